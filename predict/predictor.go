@@ -78,3 +78,11 @@ func (f PredictorFunc) Load(context.Context, string) error { return nil }
 func (f PredictorFunc) Predict(ctx context.Context, in Value, opt Option) (Result, error) {
 	return f(ctx, in, opt)
 }
+
+// Checker is implemented by a Predictor whose health can change after Load,
+// such as a pool of worker processes. Check returns nil while the predictor
+// can answer, and the reason when it cannot; the server then reports the
+// model NOT_SERVING with that reason.
+type Checker interface {
+	Check(ctx context.Context) error
+}

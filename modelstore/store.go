@@ -1,0 +1,62 @@
+package modelstore
+
+import (
+	"context"
+	"errors"
+)
+
+// Store is where model versions live.
+type Store interface {
+	// Models returns the names of the models in the store, sorted.
+	Models(ctx context.Context) ([]string, error)
+	// Versions returns the committed versions of a model, ascending. A model
+	// that does not exist has no versions and no error.
+	Versions(ctx context.Context, model string) ([]int64, error)
+	// Open returns a local directory holding the version's files after
+	// checking them against the version's manifest. A version that fails the
+	// check returns an error wrapping ErrCorrupt; one that does not exist,
+	// an error wrapping ErrNotFound.
+	Open(ctx context.Context, model string, version int64) (dir string, err error)
+	// Begin starts publishing a new version of model. Nothing is visible
+	// until the transaction commits.
+	Begin(ctx context.Context, model string) (Tx, error)
+	// Delete removes a committed version.
+	Delete(ctx context.Context, model string, version int64) error
+	// Policy returns a model's serving policy; the zero Policy when none was set.
+	Policy(ctx context.Context, model string) (Policy, error)
+	// SetPolicy replaces a model's serving policy atomically.
+	SetPolicy(ctx context.Context, model string, p Policy) error
+	// Watch returns a channel that receives a value soon after anything in
+	// the store changes (a version committed or deleted, a policy written).
+	// Notifications coalesce: one value may stand for many changes. The
+	// channel is closed when ctx ends.
+	Watch(ctx context.Context) (<-chan struct{}, error)
+}
+
+// Tx is a version being published.
+type Tx interface {
+	// Dir is the private directory to write the version's files into.
+	Dir() string
+	// Commit writes the manifest and makes the version visible under the
+	// given number, or the next free number when version is 0. It fails
+	// with ErrExists if that version already exists.
+	Commit(ctx context.Context, version int64) (int64, error)
+	// Abort discards everything written. It is safe after Commit (a no-op).
+	Abort() error
+}
+
+// Policy says which version of a model serves.
+type Policy struct {
+	// Pinned is the version to serve; 0 means follow the latest version.
+	Pinned int64 `json:"pinned,omitempty"`
+	// Labels maps label names to versions.
+	Labels map[string]int64 `json:"labels,omitempty"`
+}
+
+// Errors returned by stores, matched with errors.Is.
+var (
+	ErrNotFound = errors.New("modelstore: not found")
+	ErrCorrupt  = errors.New("modelstore: version does not match its manifest")
+	ErrExists   = errors.New("modelstore: version exists")
+	ErrInvalid  = errors.New("modelstore: invalid name")
+)
