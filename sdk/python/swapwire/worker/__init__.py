@@ -1,0 +1,29 @@
+"""The Swapwire worker runtime: serve a Python model to a Swapwire server.
+
+A model is a class with load(path) and predict(input, option), the contract
+of Rekcurd's PredictInterface::
+
+    from swapwire.worker import PredictResult, serve
+
+    class Model:
+        def load(self, path):
+            self.model = ...                  # read files under path
+        def predict(self, input, option):     # input: str, bytes, list of int/float/str
+            return PredictResult(label="cat", score=0.9, option={"k": 1})
+
+    if __name__ == "__main__":
+        serve(Model)
+
+predict may also return (label, score[, option]) or {"label", "score",
+"option"}. An optional predict_batch(inputs, options) returns one result per
+input; an item may be an exception to fail only that item. ValueError,
+TypeError and KeyError become INVALID_ARGUMENT, Error carries its own code,
+any other exception INTERNAL; the worker keeps running.
+
+Generated protocol stubs live in swapwire.worker.v1 and swapwire.v1.
+"""
+
+from swapwire.worker._convert import PredictResult
+from swapwire.worker._server import PROTOCOL_VERSION, Error, Worker, serve
+
+__all__ = ["PROTOCOL_VERSION", "Error", "PredictResult", "Worker", "serve"]

@@ -1,0 +1,225 @@
+"""Conversion between worker protocol messages and plain Python values.
+
+Inputs arrive as the natural Python type (str, bytes, list[int],
+list[float], list[str]) and options as a dict. A model's result may be a
+PredictResult-like object, a (label, score[, option]) tuple or a dict with
+"label", "score" and "option" keys; labels, scores and options may hold
+numpy (or any other) values that offer tolist(), without this module
+importing numpy.
+"""
+
+import json
+import math
+
+from swapwire.v1 import value_pb2
+from swapwire.worker.v1 import worker_pb2
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+# Integral doubles up to this size are given to the model as int.
+_EXACT_INT = 1 << 53
+
+
+class PredictResult:
+    """One prediction: a label, a score or scores, and a free-form option.
+
+    It mirrors Rekcurd's PredictResult. label is a str, bytes, int, float or
+    a list of those; score is a float or a list of floats; option is a dict
+    (or its JSON text, as Rekcurd stores it) or None.
+    """
+
+    __slots__ = ("label", "score", "option")
+
+    def __init__(self, label, score=None, option=None):
+        self.label = label
+        self.score = score
+        self.option = option
+
+    def __repr__(self):
+        return "PredictResult(label=%r, score=%r, option=%r)" % (
+            self.label, self.score, self.option)
+
+
+def input_from_value(value):
+    """Returns the Python value a swapwire.v1.Value holds.
+
+    It raises ValueError for a Value with no kind set.
+    """
+    kind = value.WhichOneof("kind")
+    if kind == "text":
+        return value.text
+    if kind == "data":
+        return bytes(value.data)
+    if kind == "ints":
+        return list(value.ints.values)
+    if kind == "floats":
+        return list(value.floats.values)
+    if kind == "strings":
+        return list(value.strings.values)
+    raise ValueError("input is empty: set one of text, data, ints, floats, strings")
+
+
+def option_from_struct(struct, present=True):
+    """Returns a google.protobuf.Struct as a dict; an absent Struct is {}.
+
+    Struct numbers are doubles on the wire; integral ones come back as int
+    so that an option such as {"top_k": 3} can be used as an index.
+    """
+    if not present:
+        return {}
+    return {k: _from_struct_value(v) for k, v in struct.fields.items()}
+
+
+def _from_struct_value(v):
+    kind = v.WhichOneof("kind")
+    if kind == "number_value":
+        n = v.number_value
+        if n.is_integer() and abs(n) <= _EXACT_INT:
+            return int(n)
+        return n
+    if kind == "string_value":
+        return v.string_value
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "struct_value":
+        return {k: _from_struct_value(x) for k, x in v.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_from_struct_value(x) for x in v.list_value.values]
+    return None
+
+
+def _plain(x):
+    """Turns numpy scalars and arrays (anything with tolist) into Python values."""
+    if isinstance(x, (str, bytes, bool, int, float, list, tuple, dict)) or x is None:
+        return x
+    tolist = getattr(x, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return x
+
+
+def split_result(result):
+    """Returns (label, score, option) from any accepted result shape.
+
+    It raises TypeError for anything else.
+    """
+    if isinstance(result, tuple):
+        if len(result) == 2:
+            return result[0], result[1], None
+        if len(result) == 3:
+            return result
+        raise TypeError("predict returned a tuple of %d items; want (label, score[, option])"
+                        % len(result))
+    if isinstance(result, dict):
+        if "label" not in result:
+            raise TypeError("predict returned a dict without a \"label\" key")
+        unknown = set(result) - {"label", "score", "option"}
+        if unknown:
+            raise TypeError("predict returned a dict with unknown keys %s" % sorted(unknown))
+        return result["label"], result.get("score"), result.get("option")
+    if hasattr(result, "label"):
+        return result.label, getattr(result, "score", None), getattr(result, "option", None)
+    raise TypeError("predict returned %s; want a PredictResult, a (label, score[, option]) "
+                    "tuple or a dict" % type(result).__name__)
+
+
+def value_from_label(label):
+    """Returns the swapwire.v1.Value for a label.
+
+    str is text, bytes is data, an int is ints [x], a float is floats [x], a
+    list of ints is ints, a list of numbers with any float is floats, a list
+    of str is strings. An empty list is an empty floats. None is a Value
+    with no kind. Anything else raises TypeError.
+    """
+    label = _plain(label)
+    value = value_pb2.Value()
+    if label is None:
+        return value
+    if isinstance(label, str):
+        value.text = label
+    elif isinstance(label, (bytes, bytearray, memoryview)):
+        value.data = bytes(label)
+    elif isinstance(label, (bool, int)):
+        value.ints.values.append(_int64(label))
+    elif isinstance(label, float):
+        value.floats.values.append(label)
+    elif isinstance(label, (list, tuple)):
+        items = [_plain(x) for x in label]
+        if not items:
+            value.floats.SetInParent()
+        elif all(isinstance(x, str) for x in items):
+            value.strings.values.extend(items)
+        elif all(isinstance(x, (bool, int)) for x in items):
+            value.ints.values.extend(_int64(x) for x in items)
+        elif all(isinstance(x, (bool, int, float)) for x in items):
+            value.floats.values.extend(float(x) for x in items)
+        else:
+            kinds = sorted({type(x).__name__ for x in items})
+            raise TypeError("label list mixes or holds unsupported types %s; want all str "
+                            "or all numbers" % ", ".join(kinds))
+    else:
+        raise TypeError("label of type %s is not supported; want str, bytes, int, float "
+                        "or a list of those" % type(label).__name__)
+    return value
+
+
+def _int64(x):
+    x = int(x)
+    if not _INT64_MIN <= x <= _INT64_MAX:
+        raise TypeError("label %d does not fit in int64" % x)
+    return x
+
+
+def scores_from(score):
+    """Returns a score (None, a number or a flat list of numbers) as a list of floats."""
+    score = _plain(score)
+    if score is None:
+        return []
+    if isinstance(score, (bool, int, float)):
+        return [float(score)]
+    if isinstance(score, (list, tuple)):
+        out = []
+        for x in score:
+            x = _plain(x)
+            if not isinstance(x, (bool, int, float)):
+                raise TypeError("score list holds %s; want numbers" % type(x).__name__)
+            out.append(float(x))
+        return out
+    raise TypeError("score of type %s is not supported; want a float or a list of floats"
+                    % type(score).__name__)
+
+
+def _jsonable(x):
+    x = _plain(x)
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        raise TypeError("option holds %r, which JSON cannot carry" % x)
+    if x is None or isinstance(x, (str, bool, int, float)):
+        return x
+    raise TypeError("option holds %s; want JSON-like values" % type(x).__name__)
+
+
+def fill_option(struct, option):
+    """Fills a google.protobuf.Struct from a dict, or from its JSON text as Rekcurd keeps it."""
+    if option is None:
+        return
+    if isinstance(option, (str, bytes)):
+        option = json.loads(option)
+    option = _jsonable(option)
+    if not isinstance(option, dict):
+        raise TypeError("option is %s; want a dict" % type(option).__name__)
+    struct.update(option)
+
+
+def response_from_result(result):
+    """Returns the worker PredictResponse for a model's result; TypeError when malformed."""
+    label, score, option = split_result(result)
+    response = worker_pb2.PredictResponse()
+    response.output.CopyFrom(value_from_label(label))
+    response.scores.extend(scores_from(score))
+    if option is not None:
+        fill_option(response.option, option)
+    return response

@@ -1,0 +1,74 @@
+"""Models the tests serve; each option "mode" exercises one path of the runtime."""
+
+import os
+import sys
+
+from swapwire.worker import Error, PredictResult
+
+
+class EchoModel:
+    """Echoes its input as the label; option "mode" picks a result shape or a failure."""
+
+    input_kinds = ["text", "data", "ints", "floats", "strings"]
+
+    def __init__(self):
+        self.path = None
+
+    def load(self, path):
+        if os.path.basename(path).startswith("bad"):
+            raise RuntimeError("cannot read weights in " + path)
+        self.path = path
+
+    def predict(self, input, option):
+        mode = option.get("mode", "object")
+        if mode == "object":
+            return PredictResult(input, [0.25, 0.75], {"path": self.path, "option": option})
+        if mode == "tuple":
+            return input, 0.5
+        if mode == "tuple3":
+            return input, 0.5, '{"rekcurd": "json"}'
+        if mode == "dict":
+            return {"label": input, "score": [1, 2]}
+        if mode == "type":
+            return {"label": type(input).__name__, "score": 1.0}
+        if mode == "numpy":
+            import numpy as np
+            return np.int64(7), np.array([0.1, 0.9], dtype=np.float32), {"n": np.float64(2.5)}
+        if mode == "value_error":
+            raise ValueError("want 3 numbers")
+        if mode == "key_error":
+            return {}["needed"]
+        if mode == "runtime_error":
+            raise RuntimeError("boom")
+        if mode == "not_found":
+            raise Error(5, "no such thing")
+        if mode == "bad_result":
+            return object()
+        if mode == "print":
+            print("model chatter on stdout")
+            return "printed", 1.0
+        if mode == "block":
+            # Tells the test it has started, then waits to be released.
+            sys.stderr.write("predict blocking\n")
+            sys.stderr.flush()
+            with open(option["release"]) as f:
+                f.read()
+            return "finished", 1.0
+        raise AssertionError("unknown mode %r" % mode)
+
+
+class BatchModel(EchoModel):
+    """Adds predict_batch: an input "fail" fails its item; "explode" fails the call."""
+
+    def predict_batch(self, inputs, options):
+        if "explode" in inputs:
+            raise RuntimeError("whole batch failed")
+        out = []
+        for x in inputs:
+            if x == "fail":
+                out.append(ValueError("bad item"))
+            elif x == "internal":
+                out.append(RuntimeError("item crashed"))
+            else:
+                out.append((x.upper(), [float(len(x))]))
+        return out
