@@ -1,0 +1,437 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/swapwire/swapwire/predict"
+)
+
+// Defaults used by [New] for zero fields of a [Config].
+const (
+	DefaultMaxBatchSize = 8
+	DefaultMaxDelay     = 2 * time.Millisecond
+	DefaultSlots        = 1
+	DefaultMaxQueue     = 1024
+)
+
+// Config tunes a [Batcher]. The zero Config is usable: each zero field takes
+// its default.
+type Config struct {
+	// MaxBatchSize is the largest number of requests in one PredictBatch
+	// call. Zero or less means DefaultMaxBatchSize.
+	MaxBatchSize int
+	// MaxDelay is how long, from its arrival, a queued request may wait for
+	// its batch to fill once a slot is free. It never delays a request on an
+	// idle Batcher. Zero means DefaultMaxDelay; a negative value means a
+	// partial batch goes as soon as a slot is free.
+	MaxDelay time.Duration
+	// Slots is how many batches may run at once, such as the number of
+	// model instances or cores that can each run a batch. Zero or less means
+	// DefaultSlots.
+	Slots int
+	// MaxQueue bounds the requests waiting for a slot, over all kinds.
+	// Zero or less means DefaultMaxQueue.
+	MaxQueue int
+	// Metrics, when not nil, receives the batch size, queue time and queue
+	// length of this Batcher under the labels Model and Version.
+	Metrics *Metrics
+	// Model and Version label this Batcher's metrics.
+	Model, Version string
+}
+
+// numKinds is the number of predict.Kind values, KindNone included.
+const numKinds = int(predict.KindStrings) + 1
+
+// Batcher is a [predict.Predictor] that gathers concurrent Predict calls into
+// PredictBatch calls on a [predict.BatchPredictor]; see the package doc for
+// the rules. Its methods are safe for concurrent use. Close it to stop it.
+type Batcher struct {
+	bp       predict.BatchPredictor
+	maxBatch int
+	maxDelay time.Duration
+	slots    int
+	maxQueue int
+	obs      observers
+
+	mu      sync.Mutex
+	queues  [numKinds][]*call // FIFO per input kind
+	queued  int               // requests in queues
+	busy    int               // batches running
+	closed  bool
+	timer   *time.Timer // wakes a free slot when a partial batch is due
+	drained chan struct{}
+	done    bool // drained is closed
+}
+
+// New returns a Batcher that sends batches to bp. The caller keeps owning
+// bp: it has loaded it before, and closes it after closing the Batcher.
+func New(bp predict.BatchPredictor, cfg Config) *Batcher {
+	b := &Batcher{
+		bp:       bp,
+		maxBatch: cfg.MaxBatchSize,
+		maxDelay: cfg.MaxDelay,
+		slots:    cfg.Slots,
+		maxQueue: cfg.MaxQueue,
+		drained:  make(chan struct{}),
+	}
+	if b.maxBatch <= 0 {
+		b.maxBatch = DefaultMaxBatchSize
+	}
+	switch {
+	case b.maxDelay == 0:
+		b.maxDelay = DefaultMaxDelay
+	case b.maxDelay < 0:
+		b.maxDelay = 0
+	}
+	if b.slots <= 0 {
+		b.slots = DefaultSlots
+	}
+	if b.maxQueue <= 0 {
+		b.maxQueue = DefaultMaxQueue
+	}
+	if cfg.Metrics != nil {
+		b.obs = cfg.Metrics.observers(cfg.Model, cfg.Version)
+	}
+	return b
+}
+
+// call is one Predict waiting for its answer.
+type call struct {
+	ctx   context.Context
+	req   predict.Request
+	enq   time.Time
+	state callState
+	fl    *flight      // set when the call's batch is taken
+	done  chan outcome // buffered; receives exactly one outcome unless gone
+}
+
+type callState uint8
+
+const (
+	stateQueued  callState = iota // in a queue
+	stateRunning                  // in a batch
+	stateGone                     // dropped from the queue, its context ended
+)
+
+type outcome struct {
+	res predict.Result
+	err error
+}
+
+// flight is one running batch, as the calls in it see it.
+type flight struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiting int // callers still waiting for this batch
+}
+
+// Load calls Load on the BatchPredictor. Usually the serving layer loads
+// the model itself before wrapping it in a Batcher, and never calls this.
+func (b *Batcher) Load(ctx context.Context, dir string) error {
+	return b.bp.Load(ctx, dir)
+}
+
+// Predict queues in with opt, waits for its batch to run and returns this
+// request's own result. It returns at once with ctx's error when ctx ends,
+// with ResourceExhausted when the queue is full, and with Unavailable once
+// the Batcher is closed.
+func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Option) (predict.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return predict.Result{}, err
+	}
+	k := int(in.Kind())
+	if k >= numKinds {
+		return predict.Result{}, predict.InvalidArgument("batch: unknown input kind %v", in.Kind())
+	}
+	c := &call{ctx: ctx, req: predict.Request{Input: in, Option: opt}, done: make(chan outcome, 1)}
+
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return predict.Result{}, predict.Errorf(codes.Unavailable, "batch: closed")
+	}
+	c.enq = time.Now()
+	if b.busy < b.slots && len(b.queues[k]) == 0 {
+		// Idle: nothing of this kind to wait for, and a slot to run on.
+		c.state = stateRunning
+		batch := []*call{c}
+		b.startLocked(batch)
+		b.mu.Unlock()
+		b.obs.queued(0)
+	} else {
+		if b.queued >= b.maxQueue {
+			b.mu.Unlock()
+			return predict.Result{}, predict.Errorf(codes.ResourceExhausted, "batch: queue full (%d requests)", b.maxQueue)
+		}
+		b.queues[k] = append(b.queues[k], c)
+		b.queued++
+		b.obs.queueLen(b.queued)
+		b.dispatchLocked()
+		b.mu.Unlock()
+	}
+
+	select {
+	case o := <-c.done:
+		return o.res, o.err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	switch c.state {
+	case stateQueued:
+		q := b.queues[k]
+		if i := slices.Index(q, c); i >= 0 {
+			b.queues[k] = slices.Delete(q, i, i+1)
+			b.queued--
+			b.obs.queueLen(b.queued)
+		}
+		c.state = stateGone
+	case stateRunning:
+		c.fl.waiting--
+		if c.fl.waiting == 0 {
+			c.fl.cancel()
+		}
+	}
+	b.mu.Unlock()
+	return predict.Result{}, ctx.Err()
+}
+
+// startLocked marks batch as running on a slot, builds its context and
+// starts a goroutine to run it.
+func (b *Batcher) startLocked(batch []*call) {
+	b.busy++
+	b.prepareLocked(batch)
+	go b.run(batch)
+}
+
+// prepareLocked gives batch its flight: a context without the callers'
+// cancellation, ending at the latest of their deadlines.
+func (b *Batcher) prepareLocked(batch []*call) {
+	base := context.WithoutCancel(batch[0].ctx)
+	var latest time.Time
+	for _, c := range batch {
+		d, ok := c.ctx.Deadline()
+		if !ok {
+			latest = time.Time{}
+			break
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	fl := &flight{waiting: len(batch)}
+	if latest.IsZero() {
+		fl.ctx, fl.cancel = context.WithCancel(base)
+	} else {
+		fl.ctx, fl.cancel = context.WithDeadline(base, latest)
+	}
+	for _, c := range batch {
+		c.fl = fl
+	}
+}
+
+// dispatchLocked starts every batch that is ready while slots are free, and
+// arms the timer for the earliest partial batch otherwise.
+func (b *Batcher) dispatchLocked() {
+	for b.busy < b.slots {
+		batch, ok := b.takeLocked(time.Now())
+		if !ok {
+			return
+		}
+		if len(batch) > 0 {
+			b.startLocked(batch)
+		}
+	}
+}
+
+// takeLocked removes the next ready batch from the queues. It reports false
+// when no queue is ready, after arming the timer for the earliest one that
+// will be; a ready queue whose requests had all gone yields an empty batch.
+func (b *Batcher) takeLocked(now time.Time) ([]*call, bool) {
+	best := -1
+	var wake time.Time
+	for k := range b.queues {
+		q := b.queues[k]
+		if len(q) == 0 {
+			continue
+		}
+		head := q[0].enq
+		if b.closed || len(q) >= b.maxBatch || now.Sub(head) >= b.maxDelay {
+			if best < 0 || head.Before(b.queues[best][0].enq) {
+				best = k
+			}
+		} else if due := head.Add(b.maxDelay); wake.IsZero() || due.Before(wake) {
+			wake = due
+		}
+	}
+	if best < 0 {
+		if !wake.IsZero() {
+			b.armLocked(wake.Sub(now))
+		}
+		return nil, false
+	}
+	q := b.queues[best]
+	batch := make([]*call, 0, min(len(q), b.maxBatch))
+	i := 0
+	for ; i < len(q) && len(batch) < b.maxBatch; i++ {
+		c := q[i]
+		if c.ctx.Err() != nil {
+			c.state = stateGone // its Predict answers with the context's error
+			continue
+		}
+		c.state = stateRunning
+		b.obs.queued(now.Sub(c.enq))
+		batch = append(batch, c)
+	}
+	n := copy(q, q[i:])
+	clear(q[n:])
+	b.queues[best] = q[:n]
+	b.queued -= i
+	b.obs.queueLen(b.queued)
+	return batch, true
+}
+
+func (b *Batcher) armLocked(d time.Duration) {
+	if b.closed {
+		return
+	}
+	if b.timer == nil {
+		b.timer = time.AfterFunc(d, b.wake)
+		return
+	}
+	b.timer.Reset(d)
+}
+
+// wake runs when a partial batch is due.
+func (b *Batcher) wake() {
+	b.mu.Lock()
+	if !b.closed {
+		b.dispatchLocked()
+	}
+	b.mu.Unlock()
+}
+
+// run executes batch on its slot, then keeps the slot and runs ready
+// batches until none is left.
+func (b *Batcher) run(batch []*call) {
+	for {
+		b.exec(batch)
+		b.mu.Lock()
+		b.busy--
+		batch = nil
+		for {
+			next, ok := b.takeLocked(time.Now())
+			if !ok {
+				break
+			}
+			if len(next) > 0 {
+				batch = next
+				b.busy++
+				b.prepareLocked(batch)
+				break
+			}
+		}
+		if batch == nil {
+			b.checkDrainedLocked()
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+	}
+}
+
+// exec calls PredictBatch and delivers each request its outcome.
+func (b *Batcher) exec(batch []*call) {
+	fl := batch[0].fl
+	reqs := make([]predict.Request, len(batch))
+	for i, c := range batch {
+		reqs[i] = c.req
+	}
+	b.obs.batch(len(batch))
+	res, err := b.predictBatch(fl.ctx, reqs)
+	fl.cancel()
+
+	var items predict.ItemErrors
+	switch {
+	case err == nil && len(res) != len(batch):
+		err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d results for %d requests", len(res), len(batch))
+	case errors.As(err, &items):
+		if len(items) != len(batch) {
+			err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d item errors for %d requests", len(items), len(batch))
+			break
+		}
+		for i, c := range batch {
+			o := outcome{err: items[i]}
+			if o.err == nil {
+				if len(res) == len(batch) {
+					o.res = res[i]
+				} else {
+					o.err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d results for %d requests", len(res), len(batch))
+				}
+			}
+			c.done <- o
+		}
+		return
+	}
+	for i, c := range batch {
+		if err != nil {
+			c.done <- outcome{err: err}
+		} else {
+			c.done <- outcome{res: res[i]}
+		}
+	}
+}
+
+// predictBatch calls PredictBatch, turning a panic into an Internal error.
+func (b *Batcher) predictBatch(ctx context.Context, reqs []predict.Request) (res []predict.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, predict.Errorf(codes.Internal, "batch: PredictBatch panicked: %v", r)
+		}
+	}()
+	return b.bp.PredictBatch(ctx, reqs)
+}
+
+func (b *Batcher) checkDrainedLocked() {
+	if b.closed && b.busy == 0 && b.queued == 0 && !b.done {
+		b.done = true
+		close(b.drained)
+	}
+}
+
+// Shutdown stops accepting requests (Predict then answers Unavailable),
+// sends every queued request without waiting for its batch to fill, and
+// waits until every batch has finished or ctx ends, whichever is first. It
+// returns ctx's error in the second case; the batches then still finish in
+// the background. It does not close the BatchPredictor. It is safe to call
+// more than once.
+func (b *Batcher) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+		b.dispatchLocked()
+		b.checkDrainedLocked()
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close is Shutdown without a time limit: it returns once every queued and
+// running batch has finished. It always returns nil and is safe to call more
+// than once.
+func (b *Batcher) Close() error {
+	return b.Shutdown(context.Background())
+}
