@@ -24,9 +24,12 @@ def _pump(stream, lines):
 class WorkerProcess:
     """A worker subprocess; its stdout and stderr lines are queued as they come."""
 
-    def __init__(self, argv, addr, env=None):
+    def __init__(self, argv, addr, env=None, pythonpath=True):
         full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join([SDK, HERE])
+        if pythonpath:
+            full_env["PYTHONPATH"] = os.pathsep.join([SDK, HERE])
+        else:
+            full_env.pop("PYTHONPATH", None)
         full_env["SWAPWIRE_WORKER_PROTOCOL"] = "1"
         full_env["PYTHONUNBUFFERED"] = "1"
         if addr is not None:
