@@ -295,14 +295,19 @@ def serve(model, addr=None, grace=DEFAULT_GRACE_SECONDS,
         log.info("%s: draining and stopping", signal.Signals(signum).name)
         worker.stop(grace)
 
+    # The handlers stay installed after a signal stopped the worker, so that
+    # a second SIGTERM while the process exits cannot turn exit 0 into death
+    # by signal.
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         worker.start()
         protocol_out.write(worker.ready_line() + "\n")
         protocol_out.flush()
         worker.wait()
-    finally:
+    except BaseException:
         for s, h in previous.items():
             signal.signal(s, h)
+        raise
+    finally:
         sys.stdout = protocol_out
     log.info("stopped")
