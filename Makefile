@@ -1,0 +1,65 @@
+# Swapwire's build. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+PYTHON    ?= /usr/bin/python3
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+BIN       := $(CURDIR)/bin
+
+# Pinned tool versions; `make tools` installs them with go install.
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION            := v1.9.4
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: tools
+tools: ## install the pinned code generators and test tools
+	$(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	$(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+.PHONY: build
+build: ## build the swapwire binary and the Go examples into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/swapwire ./cmd/swapwire
+	$(GO) build -o $(BIN)/digits ./examples/digits
+	$(GO) build -o $(BIN)/sentiment ./examples/sentiment
+
+.PHONY: generate
+generate: ## regenerate the Go and Python code from proto/
+	buf generate
+	@if [ -x sdk/python/generate.sh ]; then sdk/python/generate.sh; fi
+
+.PHONY: checkgenerate
+checkgenerate: generate ## fail when the checked-in generated code is stale
+	@test -z "$$(git status --porcelain -- proto sdk)" || { echo "generated code is stale; run make generate and commit:"; git status --porcelain -- proto sdk; exit 1; }
+
+.PHONY: lint
+lint: ## go vet, buf lint and buf format
+	$(GO) vet ./...
+	buf lint
+	buf format -d --exit-code
+
+.PHONY: test
+test: lint checkgenerate ## lint, check generated code, run every Go and Python test (Go with -race)
+	$(GO) test -race -count=1 ./...
+	$(MAKE) test-python
+
+.PHONY: test-python
+test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn)
+	cd sdk/python && $(PYTHON) -m unittest discover -s tests -v
+
+.PHONY: demo
+demo: build ## serve the Go digits model, predict, publish version 2, watch the hot swap
+	./scripts/demo.sh
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,5 @@
+package serving
+
+import "sync/atomic"
+
+type atomicSnapshot = atomic.Pointer[snapshot]

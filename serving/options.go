@@ -1,0 +1,174 @@
+package serving
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/swapwire/swapwire/predict"
+)
+
+// Factory returns a fresh, unloaded Predictor. The server calls it once per
+// model version, so a new version loads while the old one serves.
+type Factory func() predict.Predictor
+
+// Option configures a Server.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// BatchConfig configures dynamic batching for models whose Predictor
+// implements predict.BatchPredictor.
+type BatchConfig struct {
+	// MaxBatchSize is the largest batch; 0 or 1 turns batching off.
+	MaxBatchSize int
+	// MaxDelay is the longest a request waits for a batch to fill while
+	// every slot is busy.
+	MaxDelay time.Duration
+	// Slots is how many batches may run at once; 0 means one per CPU.
+	Slots int
+	// MaxQueue bounds the requests waiting; past it requests get
+	// RESOURCE_EXHAUSTED. 0 means 1024.
+	MaxQueue int
+}
+
+type config struct {
+	logger         *slog.Logger
+	registerer     prometheus.Registerer
+	name           string
+	serviceLevel   string
+	defaultModel   string
+	models         []string
+	factories      map[string]Factory
+	maxMsgSize     int
+	grpcOpts       []grpc.ServerOption
+	keepPrevious   bool
+	loadTimeout    time.Duration
+	drainTimeout   time.Duration
+	maxUploadBytes int64
+	batch          BatchConfig
+	adminToken     string
+	healthInterval time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		name:           "swapwire",
+		serviceLevel:   "development",
+		maxMsgSize:     64 << 20,
+		loadTimeout:    10 * time.Minute,
+		drainTimeout:   time.Minute,
+		maxUploadBytes: 4 << 30,
+		healthInterval: 2 * time.Second,
+	}
+}
+
+// WithLogger sets the logger for loads, swaps and failures. The default
+// discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithRegisterer registers the server's metrics (gRPC server metrics and
+// Swapwire's per-model metrics) with reg. Without it the server keeps a
+// private registry, which [Server.MetricsHandler] serves.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return optionFunc(func(c *config) { c.registerer = reg })
+}
+
+// WithName sets the service name reported by ServiceInfo.
+func WithName(name string) Option {
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithServiceLevel sets the service level reported by ServiceInfo, such as
+// development, staging or production.
+func WithServiceLevel(level string) Option {
+	return optionFunc(func(c *config) { c.serviceLevel = level })
+}
+
+// WithDefaultModel names the model used when a request names none. The
+// default is the only model when the store has one, else the first by name.
+func WithDefaultModel(name string) Option {
+	return optionFunc(func(c *config) { c.defaultModel = name })
+}
+
+// WithModels limits the server to the named models of the store.
+func WithModels(names ...string) Option {
+	return optionFunc(func(c *config) { c.models = append([]string(nil), names...) })
+}
+
+// WithModelFactory uses f instead of the server's factory for one model, so
+// one server can serve models built from different code.
+func WithModelFactory(model string, f Factory) Option {
+	return optionFunc(func(c *config) {
+		if c.factories == nil {
+			c.factories = make(map[string]Factory)
+		}
+		c.factories[model] = f
+	})
+}
+
+// WithMaxMessageSize caps received and sent gRPC messages, in bytes.
+// The default is 64 MiB.
+func WithMaxMessageSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxMsgSize = n })
+}
+
+// WithGRPCOptions adds options to the grpc.Server that [Server.Serve] runs,
+// such as grpc.Creds for TLS.
+func WithGRPCOptions(opts ...grpc.ServerOption) Option {
+	return optionFunc(func(c *config) { c.grpcOpts = append(c.grpcOpts, opts...) })
+}
+
+// WithKeepPrevious keeps the previously serving version loaded after a
+// swap, so that a rollback to it is instant.
+func WithKeepPrevious(keep bool) Option {
+	return optionFunc(func(c *config) { c.keepPrevious = keep })
+}
+
+// WithLoadTimeout bounds one version's Load and warm-up. The default is 10 minutes.
+func WithLoadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.loadTimeout = d })
+}
+
+// WithDrainTimeout bounds how long Shutdown and a swap wait for requests on
+// an old version before closing it anyway. The default is one minute.
+func WithDrainTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.drainTimeout = d })
+}
+
+// WithMaxUploadBytes caps the size of one UploadModel archive. The default is 4 GiB.
+func WithMaxUploadBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.maxUploadBytes = n })
+}
+
+// WithBatching turns on dynamic batching for models whose Predictor
+// implements predict.BatchPredictor. A version directory may override it
+// with a batching.json file holding the same fields in snake case.
+func WithBatching(b BatchConfig) Option {
+	return optionFunc(func(c *config) { c.batch = b })
+}
+
+// WithAdminToken requires "authorization: Bearer <token>" metadata on every
+// ModelService call. Without it, admin calls are accepted only from
+// loopback peers.
+func WithAdminToken(token string) Option {
+	return optionFunc(func(c *config) { c.adminToken = token })
+}
+
+// WithHealthInterval sets how often the health of predictors that implement
+// predict.Checker is polled. The default is 2 seconds.
+func WithHealthInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.healthInterval = d })
+}

@@ -1,0 +1,284 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/swapwire/swapwire/modelstore"
+	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
+)
+
+// Version is the Swapwire library version reported by ServiceInfo.
+const Version = "0.1.0"
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("serving: server closed")
+
+// Server serves the models of a store over gRPC.
+type Server struct {
+	cfg      config
+	mgr      *manager
+	health   *health.Server
+	grpc     *grpc.Server
+	gatherer prometheus.Gatherer
+	grpcMet  *grpcprom.ServerMetrics
+
+	mu         sync.Mutex
+	closed     bool
+	shutting   bool
+	httpSrvs   []*http.Server
+	closeOnce  sync.Once
+	healthStop chan struct{}
+	healthDone chan struct{}
+}
+
+// New returns a server for the models of store, each version built by a
+// fresh Predictor from factory. It starts watching the store and loading
+// models at once; [Server.Ready] waits for the default model.
+func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, error) {
+	if factory == nil {
+		return nil, errors.New("serving: nil factory")
+	}
+	if store == nil {
+		return nil, errors.New("serving: nil store")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	s := &Server{cfg: cfg, health: health.NewServer(), healthStop: make(chan struct{}), healthDone: make(chan struct{})}
+	reg := cfg.registerer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, s.gatherer = r, r
+	} else if g, ok := reg.(prometheus.Gatherer); ok {
+		s.gatherer = g
+	}
+	met, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.grpcMet = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if err := reg.Register(s.grpcMet); err != nil {
+		return nil, err
+	}
+	s.mgr = newManager(&s.cfg, store, factory, met)
+	s.mgr.onState = s.updateHealth
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+
+	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		s.cfg.logger.Error("panic in handler", "panic", p)
+		return status.Errorf(codes.Internal, "internal error: %v", p)
+	})
+	gopts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.maxMsgSize),
+		grpc.MaxSendMsgSize(cfg.maxMsgSize),
+		grpc.ChainUnaryInterceptor(s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
+		grpc.ChainStreamInterceptor(s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
+	}
+	s.grpc = grpc.NewServer(append(gopts, cfg.grpcOpts...)...)
+	Register(s.grpc, s)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.grpcMet.InitializeMetrics(s.grpc)
+
+	if err := s.mgr.start(); err != nil {
+		return nil, err
+	}
+	go s.healthLoop()
+	return s, nil
+}
+
+// Register mounts the Swapwire services of s (swapwire.v1 prediction and
+// admin) on a gRPC server of the caller's. Health and reflection are the
+// caller's to add; [Server.HealthServer] gives the health state.
+func Register(r grpc.ServiceRegistrar, s *Server) {
+	swapwirev1.RegisterPredictionServiceServer(r, &predictionService{s: s})
+	swapwirev1.RegisterModelServiceServer(r, &modelService{s: s})
+}
+
+// HealthServer returns the server's grpc.health.v1 implementation, whose
+// statuses follow the models: "" and swapwire.v1.PredictionService for the
+// default model, and one entry per model name.
+func (s *Server) HealthServer() *health.Server { return s.health }
+
+// Serve accepts gRPC connections on lis. It returns ErrServerClosed after
+// Shutdown or Close.
+func (s *Server) Serve(lis net.Listener) error {
+	s.mu.Lock()
+	closed := s.closed || s.shutting
+	s.mu.Unlock()
+	if closed {
+		lis.Close()
+		return ErrServerClosed
+	}
+	err := s.grpc.Serve(lis)
+	s.mu.Lock()
+	closed = s.closed || s.shutting
+	s.mu.Unlock()
+	if closed || errors.Is(err, grpc.ErrServerStopped) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// MetricsHandler serves the server's Prometheus metrics. When the
+// registerer given with WithRegisterer is not also a Gatherer, it serves
+// nothing useful; serve your own registry instead.
+func (s *Server) MetricsHandler() http.Handler {
+	if s.gatherer == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
+}
+
+// ServeMetrics serves /metrics over HTTP on lis until Shutdown or Close.
+func (s *Server) ServeMetrics(lis net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.MetricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	if s.closed || s.shutting {
+		s.mu.Unlock()
+		lis.Close()
+		return ErrServerClosed
+	}
+	s.httpSrvs = append(s.httpSrvs, hs)
+	s.mu.Unlock()
+	err := hs.Serve(lis)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Ready waits until the default model serves a version, or ctx ends.
+func (s *Server) Ready(ctx context.Context) error {
+	select {
+	case <-s.mgr.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WaitServing waits until model serves version (any version when version
+// is 0), or ctx ends. An empty model means the default model.
+func (s *Server) WaitServing(ctx context.Context, model string, version int64) error {
+	for {
+		ch := s.mgr.changes()
+		if m, err := s.mgr.lookup(model); err == nil {
+			if v := m.snap.Load().serving; v != nil && (version == 0 || v.num == version) {
+				return nil
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitFailed waits until a load of the model's version has failed and
+// returns that error, or returns ctx's error. It lets tests and tools
+// observe a rejected version without polling.
+func (s *Server) waitFailed(ctx context.Context, model string, version int64) error {
+	for {
+		ch := s.mgr.changes()
+		if m, err := s.mgr.lookup(model); err == nil {
+			m.mu.Lock()
+			st := m.status[version]
+			m.mu.Unlock()
+			if st != nil && st.err != nil {
+				return st.err
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Shutdown stops the server gracefully: health turns NOT_SERVING, new
+// connections are refused, requests in flight finish, then every model
+// version is closed. When ctx ends first, the remaining work is cut short as
+// by Close. It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutting = true
+	s.mu.Unlock()
+	s.health.Shutdown() // every status NOT_SERVING, and kept so
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-done
+	}
+	s.stopHTTP(ctx)
+	s.finish(ctx)
+	return ctx.Err()
+}
+
+// Close stops the server at once: connections close, requests in flight
+// fail, models are closed. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.shutting = true
+	s.mu.Unlock()
+	s.health.Shutdown()
+	s.grpc.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.stopHTTP(ctx)
+	ctx, cancel = context.WithTimeout(context.Background(), s.cfg.drainTimeout)
+	defer cancel()
+	s.finish(ctx)
+	return nil
+}
+
+func (s *Server) stopHTTP(ctx context.Context) {
+	s.mu.Lock()
+	srvs := s.httpSrvs
+	s.httpSrvs = nil
+	s.mu.Unlock()
+	for _, hs := range srvs {
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+	}
+}
+
+func (s *Server) finish(ctx context.Context) {
+	s.closeOnce.Do(func() {
+		close(s.healthStop)
+		<-s.healthDone
+		s.mgr.close(ctx)
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+	})
+}

@@ -1,0 +1,387 @@
+package serving_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/swapwire/swapwire/modelstore"
+	"github.com/swapwire/swapwire/predict"
+	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
+	"github.com/swapwire/swapwire/serving"
+	"github.com/swapwire/swapwire/serving/servingtest"
+)
+
+// echo answers with its input, scores [len, 1], and the request's option
+// under "echo". Options steer it: {"panic": true} panics, {"block": true}
+// waits for the request's context to end, {"fail": "msg"} returns an
+// invalid-argument error.
+func echo() predict.Predictor {
+	return predict.PredictorFunc(func(ctx context.Context, in predict.Value, opt predict.Option) (predict.Result, error) {
+		if opt["panic"] == true {
+			panic("echo was asked to panic")
+		}
+		if msg, ok := opt["fail"].(string); ok {
+			return predict.Result{}, predict.InvalidArgument("%s", msg)
+		}
+		if opt["block"] == true {
+			dl, ok := ctx.Deadline()
+			<-ctx.Done()
+			return predict.Result{Option: predict.Option{"had_deadline": ok, "deadline": dl.String()}}, ctx.Err()
+		}
+		return predict.Result{Label: in, Scores: []float64{float64(in.Len()), 1}, Option: predict.Option{"echo": map[string]any(opt)}}, nil
+	})
+}
+
+func startEcho(t *testing.T, opts ...serving.Option) *servingtest.Server {
+	t.Helper()
+	return servingtest.StartReady(t, echo, modelstore.NewStatic("echo", t.TempDir()), opts...)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestEveryValueKindRoundTrips(t *testing.T) {
+	s := startEcho(t)
+	inputs := map[string]*swapwirev1.Value{
+		"text":    {Kind: &swapwirev1.Value_Text{Text: "héllo, wörld"}},
+		"empty":   {Kind: &swapwirev1.Value_Text{Text: ""}},
+		"bytes":   {Kind: &swapwirev1.Value_Data{Data: []byte{0, 1, 2, 255, 254}}},
+		"ints":    {Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{-9223372036854775808, -1, 0, 42, 9223372036854775807}}}},
+		"floats":  {Kind: &swapwirev1.Value_Floats{Floats: &swapwirev1.DoubleArray{Values: []float64{-1.5, 0, 3.141592653589793, 1e300}}}},
+		"strings": {Kind: &swapwirev1.Value_Strings{Strings: &swapwirev1.StringArray{Values: []string{"a", "", "ß", "long string"}}}},
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			resp, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Model: "echo", Input: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(resp.GetOutput(), in) {
+				t.Errorf("output %v, want %v", resp.GetOutput(), in)
+			}
+			if resp.GetModel() != "echo" || resp.GetVersion() != 1 {
+				t.Errorf("answered by %s/%d, want echo/1", resp.GetModel(), resp.GetVersion())
+			}
+			if len(resp.GetScores()) != 2 || resp.GetScores()[1] != 1 {
+				t.Errorf("scores %v", resp.GetScores())
+			}
+		})
+	}
+}
+
+func TestNestedOptionArrivesIntact(t *testing.T) {
+	s := startEcho(t)
+	// Depth 10: {"l1": {"l2": ... {"l10": {"leaf": [1, "x", true, null]}}}}
+	var nested any = map[string]any{"leaf": []any{1.0, "x", true, nil}}
+	for d := 10; d >= 1; d-- {
+		nested = map[string]any{fmt.Sprintf("l%d", d): nested, "depth": float64(d)}
+	}
+	opt, err := structpb.NewStruct(nested.(map[string]any))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{
+		Input:  &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}},
+		Option: opt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := resp.GetOption().GetFields()["echo"].GetStructValue()
+	if !proto.Equal(got, opt) {
+		t.Fatalf("option came back as %v, want %v", got, opt)
+	}
+	// Walk down to the leaf to be sure the depth is real.
+	cur := got
+	for d := 1; d <= 10; d++ {
+		cur = cur.GetFields()[fmt.Sprintf("l%d", d)].GetStructValue()
+		if cur == nil {
+			t.Fatalf("level %d missing", d)
+		}
+	}
+	if leaf := cur.GetFields()["leaf"].GetListValue().GetValues(); len(leaf) != 4 || leaf[1].GetStringValue() != "x" {
+		t.Fatalf("leaf %v", leaf)
+	}
+}
+
+func TestPanicGivesInternalAndServerLives(t *testing.T) {
+	s := startEcho(t)
+	opt, _ := structpb.NewStruct(map[string]any{"panic": true})
+	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "boom"}}
+	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("panic gave %v, want Internal", err)
+	}
+	if !strings.Contains(err.Error(), "echo was asked to panic") {
+		t.Errorf("error %q does not name the panic", err)
+	}
+	resp, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in})
+	if err != nil || resp.GetOutput().GetText() != "boom" {
+		t.Fatalf("next request: %v, %v", resp, err)
+	}
+}
+
+func TestRequestValidation(t *testing.T) {
+	s := startEcho(t)
+	text := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}}
+	failOpt, _ := structpb.NewStruct(map[string]any{"fail": "bad pixel count"})
+	tests := []struct {
+		name string
+		req  *swapwirev1.PredictRequest
+		code codes.Code
+		msg  string
+	}{
+		{"no input", &swapwirev1.PredictRequest{}, codes.InvalidArgument, "input is missing"},
+		{"empty oneof", &swapwirev1.PredictRequest{Input: &swapwirev1.Value{}}, codes.InvalidArgument, "input"},
+		{"unknown model", &swapwirev1.PredictRequest{Model: "nope", Input: text}, codes.NotFound, `model "nope"`},
+		{"version not loaded", &swapwirev1.PredictRequest{Version: 7, Input: text}, codes.NotFound, "version 7 is not loaded"},
+		{"unknown label", &swapwirev1.PredictRequest{Label: "canary", Input: text}, codes.NotFound, `no label "canary"`},
+		{"negative version", &swapwirev1.PredictRequest{Version: -1, Input: text}, codes.InvalidArgument, "positive"},
+		{"predictor says invalid", &swapwirev1.PredictRequest{Input: text, Option: failOpt}, codes.InvalidArgument, "bad pixel count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Predict.Predict(ctxT(t), tt.req)
+			if status.Code(err) != tt.code || !strings.Contains(status.Convert(err).Message(), tt.msg) {
+				t.Fatalf("got %v, want %v containing %q", err, tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+func TestDeadlineReachesPredictor(t *testing.T) {
+	s := startEcho(t)
+	opt, _ := structpb.NewStruct(map[string]any{"block": true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := s.Predict.Predict(ctx, &swapwirev1.PredictRequest{Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "slow"}}, Option: opt})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("got %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestPredictStreamAnswersInOrderWithIDs(t *testing.T) {
+	s := startEcho(t)
+	stream, err := s.Predict.PredictStream(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	go func() {
+		for i := range n {
+			req := &swapwirev1.PredictRequest{Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{int64(i)}}}}}
+			if i == 7 {
+				req = &swapwirev1.PredictRequest{Model: "missing", Input: req.Input}
+			}
+			if err := stream.Send(&swapwirev1.PredictStreamRequest{Id: fmt.Sprint("req-", i), Request: req}); err != nil {
+				return
+			}
+		}
+		stream.CloseSend()
+	}()
+	for i := range n {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("recv %d: %v", i, err)
+		}
+		if resp.GetId() != fmt.Sprint("req-", i) {
+			t.Fatalf("response %d has id %q", i, resp.GetId())
+		}
+		if i == 7 {
+			if codes.Code(resp.GetError().GetCode()) != codes.NotFound {
+				t.Fatalf("item 7: %v, want a NotFound error", resp)
+			}
+			continue
+		}
+		if got := resp.GetResponse().GetOutput().GetInts().GetValues(); len(got) != 1 || got[0] != int64(i) {
+			t.Fatalf("item %d answered %v", i, got)
+		}
+	}
+	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after %d responses: %v, want EOF", n, err)
+	}
+}
+
+func TestServiceInfo(t *testing.T) {
+	s := startEcho(t, serving.WithName("echo-svc"), serving.WithServiceLevel("staging"))
+	info, err := s.Predict.ServiceInfo(ctxT(t), &swapwirev1.ServiceInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.GetName() != "echo-svc" || info.GetServiceLevel() != "staging" || info.GetDefaultModel() != "echo" || info.GetSwapwireVersion() != serving.Version {
+		t.Errorf("info %v", info)
+	}
+	if len(info.GetModels()) != 1 || info.GetModels()[0].GetServingVersion() != 1 {
+		t.Errorf("models %v", info.GetModels())
+	}
+}
+
+// gate is a predictor whose Load waits until release is closed.
+type gate struct {
+	release chan struct{}
+	predict.PredictorFunc
+}
+
+func (g gate) Load(ctx context.Context, _ string) error {
+	select {
+	case <-g.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestHealthFollowsLifecycle(t *testing.T) {
+	release := make(chan struct{})
+	factory := func() predict.Predictor { return gate{release: release, PredictorFunc: echo().(predict.PredictorFunc)} }
+	s := servingtest.Start(t, factory, modelstore.NewStatic("echo", t.TempDir()))
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	watch, err := s.Health.Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("health watch: %v", err)
+		}
+		return resp.GetStatus()
+	}
+	if st := next(); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("while loading: %v, want NOT_SERVING", st)
+	}
+	close(release)
+	if st := next(); st != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("after load: %v, want SERVING", st)
+	}
+	if resp, err := s.Health.Check(ctx, &healthpb.HealthCheckRequest{Service: "echo"}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("model health: %v %v", resp, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		done <- s.Shutdown(sctx)
+	}()
+	if st := next(); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("during shutdown: %v, want NOT_SERVING", st)
+	}
+	cancel() // end the watch so the graceful stop can finish
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after Shutdown: %v", err)
+	}
+}
+
+func TestMetricsCountRequests(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := startEcho(t, serving.WithRegisterer(reg))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.ServeMetrics(lis)
+	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "m"}}
+	for range 3 {
+		if _, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failOpt, _ := structpb.NewStruct(map[string]any{"fail": "no"})
+	s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: failOpt})
+
+	resp, err := http.Get("http://" + lis.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	text := string(body)
+	for _, want := range []string{
+		`swapwire_requests_total{code="OK",model="echo",version="1"} 3`,
+		`swapwire_requests_total{code="InvalidArgument",model="echo",version="1"} 1`,
+		`swapwire_request_duration_seconds_count{model="echo",version="1"} 3`,
+		`swapwire_model_serving_version{model="echo"} 1`,
+		`swapwire_model_loads_total{model="echo",result="ok"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="Predict",grpc_service="swapwire.v1.PredictionService",grpc_type="unary"} 3`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestGrpcurlReflectionAndPredict(t *testing.T) {
+	bin, err := exec.LookPath("grpcurl")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("grpcurl is not installed; .ci/run installs it with make tools")
+		}
+		t.Skip("grpcurl not installed (make tools)")
+	}
+	s := startEcho(t)
+	out, err := exec.Command(bin, "-plaintext", s.Addr, "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("grpcurl list: %v\n%s", err, out)
+	}
+	for _, svc := range []string{"swapwire.v1.PredictionService", "swapwire.v1.ModelService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
+		if !strings.Contains(string(out), svc) {
+			t.Errorf("grpcurl list lacks %s:\n%s", svc, out)
+		}
+	}
+	out, err = exec.Command(bin, "-plaintext", "-d", `{"input": {"ints": {"values": [1, 2, 3]}}}`, s.Addr, "swapwire.v1.PredictionService/Predict").CombinedOutput()
+	if err != nil {
+		t.Fatalf("grpcurl predict: %v\n%s", err, out)
+	}
+	compact := strings.Join(strings.Fields(string(out)), "")
+	if !strings.Contains(compact, `"model":"echo"`) || !strings.Contains(compact, `"values":["1","2","3"]`) {
+		t.Fatalf("grpcurl predict answered:\n%s", out)
+	}
+}
+
+func TestRegisterOnOwnServer(t *testing.T) {
+	// The services mount on a grpc.Server of the caller's.
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", filepath.Join(t.TempDir())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(closedListener{}); err == nil {
+		t.Fatal("Serve on a failing listener returned nil")
+	}
+}
+
+type closedListener struct{}
+
+func (closedListener) Accept() (net.Conn, error) { return nil, errors.New("closed") }
+func (closedListener) Close() error              { return nil }
+func (closedListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
