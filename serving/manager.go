@@ -40,11 +40,11 @@ type manager struct {
 	wg     sync.WaitGroup // the watch loop and model loops
 	closes sync.WaitGroup // versions being closed
 
-	mu       sync.Mutex
-	models   map[string]*model
-	gen      int64 // store change generation
-	ready    chan struct{}
-	changed  chan struct{} // closed and replaced after every snapshot change
+	mu      sync.Mutex
+	models  map[string]*model
+	gen     int64 // store change generation
+	ready   chan struct{}
+	changed chan struct{} // closed and replaced after every snapshot change
 }
 
 // model is one model's serving state.

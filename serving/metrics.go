@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
+
+	"github.com/swapwire/swapwire/internal/batch"
 )
 
 // metrics are Swapwire's per-model series. Per-version series are deleted
@@ -18,6 +20,7 @@ type metrics struct {
 	loadSeconds *prometheus.HistogramVec // model
 	swaps       *prometheus.CounterVec   // model
 	serving     *prometheus.GaugeVec     // model
+	batch       *batch.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -58,6 +61,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
+	b, err := batch.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.batch = b
 	return m, nil
 }
 
@@ -87,4 +95,5 @@ func (m *metrics) forget(model string, version int64) {
 	v := strconv.FormatInt(version, 10)
 	m.requests.DeletePartialMatch(prometheus.Labels{"model": model, "version": v})
 	m.latency.DeleteLabelValues(model, v)
+	m.batch.Forget(model, v)
 }
