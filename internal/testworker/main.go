@@ -124,7 +124,11 @@ func run() error {
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 
 	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	if os.Getenv("TESTWORKER_IGNORE_TERM") == "1" {
+		signal.Notify(term, syscall.SIGINT)
+	} else {
+		signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	}
 	go func() {
 		<-term
 		fmt.Fprintln(os.Stderr, "testworker: stopping on signal")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
@@ -57,12 +58,17 @@ func ValueFromProto(p *swapwirev1.Value) (predict.Value, error) {
 }
 
 // ErrorToProto converts err to a wire error carrying its gRPC code (see
-// predict.CodeOf) and message. A nil err converts to nil.
+// predict.CodeOf) and message: the status message when err carries a gRPC
+// status, err.Error() otherwise. A nil err converts to nil.
 func ErrorToProto(err error) *swapwirev1.Error {
 	if err == nil {
 		return nil
 	}
-	return &swapwirev1.Error{Code: int32(predict.CodeOf(err)), Message: err.Error()}
+	msg := err.Error()
+	if s, ok := status.FromError(err); ok {
+		msg = s.Message()
+	}
+	return &swapwirev1.Error{Code: int32(predict.CodeOf(err)), Message: msg}
 }
 
 // ErrorFromProto converts a wire error to an error with the same code and

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -297,8 +298,11 @@ func TestErrorConversion(t *testing.T) {
 			t.Errorf("code %d converts to %v, want Unknown", c, got)
 		}
 	}
-	if got := ErrorToProto(errors.New("plain")).GetCode(); got != int32(codes.Unknown) {
-		t.Errorf("plain error code = %d, want Unknown", got)
+	if got := ErrorToProto(errors.New("plain")); got.GetCode() != int32(codes.Unknown) || got.GetMessage() != "plain" {
+		t.Errorf("plain error = %v, want Unknown", got)
+	}
+	if got := ErrorToProto(status.Error(codes.NotFound, "no such")); got.GetCode() != int32(codes.NotFound) || got.GetMessage() != "no such" {
+		t.Errorf("status error = %v", got)
 	}
 }
 

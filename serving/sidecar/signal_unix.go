@@ -1,0 +1,19 @@
+//go:build unix
+
+package sidecar
+
+import (
+	"os"
+	"syscall"
+)
+
+// terminate sends SIGTERM to the worker's process group.
+func terminate(p *os.Process) { _ = syscall.Kill(-p.Pid, syscall.SIGTERM) }
+
+// kill sends SIGKILL to the worker's process group, so that children the
+// worker started die with it.
+func kill(p *os.Process) {
+	if syscall.Kill(-p.Pid, syscall.SIGKILL) != nil {
+		_ = p.Kill()
+	}
+}
