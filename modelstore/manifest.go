@@ -103,9 +103,9 @@ func (m *manifest) encode() ([]byte, error) {
 
 // checkManifestPath accepts the slash-separated relative paths a manifest may
 // list: valid per io/fs (no "..", ".", empty element or leading slash), no
-// backslash (a separator on Windows) and not the manifest itself.
+// backslash (a separator on Windows), no NUL and not the manifest itself.
 func checkManifestPath(p string) error {
-	if !fs.ValidPath(p) || p == "." || strings.ContainsRune(p, '\\') {
+	if !fs.ValidPath(p) || p == "." || strings.ContainsAny(p, "\\\x00") {
 		return fmt.Errorf("manifest: invalid path %q", p)
 	}
 	if p == ManifestName {
