@@ -13,5 +13,15 @@
 //	<root>/<model>/POLICY.json            the serving policy
 //
 // A version becomes visible only when complete: it is written under a hidden
-// temporary name and renamed into place.
+// temporary name and renamed into place. Open checks every file against the
+// manifest, so a version copied into place by some other tool, file by file,
+// is never served before it is complete and correct; [PublishDir] is the
+// safe way to add a version from an existing directory.
+//
+// Model names and labels are checked by [ValidateModelName] and
+// [ValidateLabel] before any path is built, so no call reaches outside the
+// store's root.
+//
+// [Static] serves one plain directory as version 1 of one model, for running
+// a model without a store.
 package modelstore

@@ -55,8 +55,13 @@ type Policy struct {
 
 // Errors returned by stores, matched with errors.Is.
 var (
+	// ErrNotFound: the model or version does not exist.
 	ErrNotFound = errors.New("modelstore: not found")
-	ErrCorrupt  = errors.New("modelstore: version does not match its manifest")
-	ErrExists   = errors.New("modelstore: version exists")
-	ErrInvalid  = errors.New("modelstore: invalid name")
+	// ErrCorrupt: the version has no valid manifest, or its files do not
+	// match it.
+	ErrCorrupt = errors.New("modelstore: version does not match its manifest")
+	// ErrExists: Commit asked for a version number that is taken.
+	ErrExists = errors.New("modelstore: version exists")
+	// ErrInvalid: a model name, label, version number or policy is invalid.
+	ErrInvalid = errors.New("modelstore: invalid argument")
 )
