@@ -110,6 +110,9 @@ func run() error {
 	default:
 		return fmt.Errorf("SWAPWIRE_WORKER_ADDR %q is neither unix:// nor tcp://", addr)
 	}
+	if network == "unix" {
+		_ = os.Remove(where) // left by a previous run that was killed
+	}
 	lis, err := net.Listen(network, where)
 	if err != nil {
 		return err
