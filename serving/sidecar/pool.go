@@ -174,7 +174,11 @@ func (p *Pool) Load(ctx context.Context, dir string) error {
 		var stops sync.WaitGroup
 		for _, w := range workers {
 			if w != nil {
-				stops.Go(func() { kill(w.proc); w.stop(0) })
+				stops.Go(func() {
+					kill(w.proc)
+					<-w.exited
+					w.closeConn()
+				})
 			}
 		}
 		stops.Wait()
