@@ -1,9 +1,255 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/swapwire/swapwire/modelstore"
+	"github.com/swapwire/swapwire/predict"
+	"github.com/swapwire/swapwire/serving"
+	"github.com/swapwire/swapwire/serving/sidecar"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	return usageErr("serve is not built yet")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (required)")
+	models := fs.String("model", "", "comma-separated models to serve; empty for every model in the store (the first is the default)")
+	worker := fs.String("worker", "", `worker command, such as "python3 worker.py"; each version runs in a pool of these`)
+	workers := fs.Int("workers", 0, "worker processes per model version; 0 for one per CPU")
+	workerAddr := fs.String("worker-addr", "", "serve a worker that already runs at HOST:PORT (attach mode) instead of starting workers")
+	workerConc := fs.Int("worker-concurrency", 1, "requests sent at once to an attached worker")
+	startTimeout := fs.Duration("worker-start-timeout", 60*time.Second, "how long a worker may take to start and load")
+	maxRestarts := fs.Int("worker-max-restarts", 5, "restarts of a crashing worker per minute before it is given up")
+	listen := fs.String("listen", "127.0.0.1:50051", "gRPC listen address")
+	metricsListen := fs.String("metrics-listen", "", "HTTP listen address for /metrics; empty for none")
+	poll := fs.Duration("poll", 2*time.Second, "how often to poll the store, besides watching it; 0 to only watch")
+	noNotify := fs.Bool("no-fsnotify", false, "poll only (for stores on network file systems that send no events)")
+	keepPrev := fs.Bool("keep-previous", false, "keep the previous version loaded for an instant rollback")
+	batchSize := fs.Int("batch-size", 0, "largest dynamic batch; 0 or 1 for no batching")
+	batchDelay := fs.Duration("batch-delay", 2*time.Millisecond, "longest a request waits for a batch while every worker is busy")
+	batchQueue := fs.Int("batch-queue", 1024, "requests that may wait for a batch before RESOURCE_EXHAUSTED")
+	name := fs.String("name", "swapwire", "service name reported by ServiceInfo")
+	level := fs.String("service-level", "development", "service level reported by ServiceInfo")
+	adminToken := fs.String("admin-token", os.Getenv("SWAPWIRE_ADMIN_TOKEN"), "bearer token for admin calls (default $SWAPWIRE_ADMIN_TOKEN); without it admin calls are accepted from loopback only")
+	tlsCert := fs.String("tls-cert", "", "server certificate file: serve TLS")
+	tlsKey := fs.String("tls-key", "", "server key file")
+	tlsClientCA := fs.String("tls-client-ca", "", "CA file: require and verify client certificates (mTLS)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *modelDir == "" {
+		return usageErr("--model-dir is required")
+	}
+	if (*worker == "") == (*workerAddr == "") {
+		return usageErr("give one of --worker COMMAND or --worker-addr HOST:PORT (Go models are served by their own main package; see examples/digits)")
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	var names []string
+	if *models != "" {
+		names = strings.Split(*models, ",")
+		for _, n := range names {
+			if err := modelstore.ValidateModelName(n); err != nil {
+				return usageErr("--model %q: %v", n, err)
+			}
+		}
+	}
+
+	var factory serving.Factory
+	if *worker != "" {
+		argv, err := splitCommand(*worker)
+		if err != nil {
+			return usageErr("--worker: %v", err)
+		}
+		cfg := sidecar.Config{
+			Command: argv, Workers: *workers, StartTimeout: *startTimeout,
+			MaxRestarts: *maxRestarts, Logger: log,
+		}
+		if len(names) == 1 {
+			cfg.Model = names[0]
+		}
+		factory = sidecar.Factory(cfg)
+	} else {
+		cfg := sidecar.AttachConfig{Addr: *workerAddr, Concurrency: *workerConc, StartTimeout: *startTimeout, Logger: log}
+		if len(names) == 1 {
+			cfg.Model = names[0]
+		}
+		factory = sidecar.AttachFactory(cfg)
+	}
+
+	storeOpts := []modelstore.LocalOption{modelstore.WithPollInterval(*poll), modelstore.WithLogger(log)}
+	if *noNotify {
+		if *poll <= 0 {
+			return usageErr("--no-fsnotify needs a --poll interval")
+		}
+		storeOpts = append(storeOpts, modelstore.WithFSNotify(false))
+	}
+	if err := os.MkdirAll(*modelDir, 0o755); err != nil {
+		return err
+	}
+	store, err := modelstore.NewLocal(*modelDir, storeOpts...)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := []serving.Option{
+		serving.WithLogger(log), serving.WithRegisterer(reg),
+		serving.WithName(*name), serving.WithServiceLevel(*level),
+		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),
+		serving.WithBatching(serving.BatchConfig{MaxBatchSize: *batchSize, MaxDelay: *batchDelay, MaxQueue: *batchQueue}),
+	}
+	if len(names) > 0 {
+		opts = append(opts, serving.WithModels(names...), serving.WithDefaultModel(names[0]))
+	}
+	if *tlsCert != "" {
+		creds, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, serving.WithGRPCOptions(grpc.Creds(creds)))
+	}
+	srv, err := serving.New(factory, store, opts...)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	if *metricsListen != "" {
+		mlis, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		go srv.ServeMetrics(mlis)
+		log.Info("metrics", "addr", "http://"+mlis.Addr().String()+"/metrics")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	log.Info("serving", "addr", lis.Addr().String(), "store", *modelDir)
+	select {
+	case err := <-errc:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, serving.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+var _ predict.Predictor = (*sidecar.Pool)(nil)
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %v", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func serverTLS(certFile, keyFile, clientCA string) (credentials.TransportCredentials, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate found", clientCA)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// splitCommand splits a command line into words, honouring single and
+// double quotes and backslash escapes, as a shell would without expansion.
+func splitCommand(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	esc := false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc, inWord = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 || esc {
+		return nil, fmt.Errorf("unterminated quote or escape in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	if len(words) == 0 {
+		return nil, errors.New("empty command")
+	}
+	return words, nil
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSplitCommand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"python3 worker.py", []string{"python3", "worker.py"}},
+		{`  python3   "my worker.py"  --flag='a b' `, []string{"python3", "my worker.py", "--flag=a b"}},
+		{`a\ b c`, []string{"a b", "c"}},
+		{`x "" y`, []string{"x", "", "y"}},
+	}
+	for _, tt := range tests {
+		got, err := splitCommand(tt.in)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("splitCommand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "   ", `"open`, `tail\`} {
+		if got, err := splitCommand(bad); err == nil {
+			t.Errorf("splitCommand(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestDispatchUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{nil, 2, "Commands:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"predict", "--addr", "127.0.0.1:1"}, 2, "give exactly one input"},
+		{[]string{"predict", "--text", "a", "--ints", "1"}, 2, "give exactly one input"},
+		{[]string{"predict", "--ints", "1,x"}, 2, "--ints"},
+		{[]string{"predict", "--text", "a", "--option", "[1]"}, 2, "--option"},
+		{[]string{"upload", "--model", "m"}, 2, "one PATH"},
+		{[]string{"switch", "--model", "m"}, 2, "--version V or --latest"},
+		{[]string{"label", "--model", "m", "--label", "l"}, 2, "--version V or --remove"},
+		{[]string{"serve"}, 2, "--model-dir is required"},
+		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
+		{[]string{"help"}, 0, "Commands:"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := dispatch(tt.args, &out, &errb)
+		if code != tt.code || !strings.Contains(errb.String(), tt.msg) {
+			t.Errorf("swapwire %q: exit %d, stderr %q; want exit %d with %q", tt.args, code, errb.String(), tt.code, tt.msg)
+		}
+	}
+}
+
+func TestWriteTar(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "weights.json"), []byte(`{"w":1}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "vocab.txt"), []byte("a\nb\n"), 0o644)
+	var buf bytes.Buffer
+	n, err := writeTar(&buf, dir)
+	if err != nil || n != 2 {
+		t.Fatalf("writeTar: %d files, %v", n, err)
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			got[h.Name] = string(b)
+		}
+	}
+	if got["weights.json"] != `{"w":1}` || got["sub/vocab.txt"] != "a\nb\n" || len(got) != 2 {
+		t.Fatalf("archive holds %v", got)
+	}
+	// A single file goes in under its base name.
+	buf.Reset()
+	if n, err := writeTar(&buf, filepath.Join(dir, "weights.json")); err != nil || n != 1 {
+		t.Fatalf("single file: %d, %v", n, err)
+	}
+	h, err := tar.NewReader(&buf).Next()
+	if err != nil || h.Name != "weights.json" {
+		t.Fatalf("single file entry %v, %v", h, err)
+	}
+	if _, err := writeTar(io.Discard, t.TempDir()); err == nil {
+		t.Fatal("an empty directory was packed")
+	}
+}
