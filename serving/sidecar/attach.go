@@ -400,3 +400,6 @@ func (a *Attached) Close() error {
 	})
 	return nil
 }
+
+// Concurrency returns how many requests are sent to the worker at once.
+func (a *Attached) Concurrency() int { return a.cfg.Concurrency }

@@ -606,3 +606,7 @@ func (p *Pool) Close() error {
 	})
 	return nil
 }
+
+// Concurrency returns how many requests the pool answers at once: its
+// number of workers. The server's batcher runs that many batches at once.
+func (p *Pool) Concurrency() int { return p.cfg.Workers }
