@@ -60,6 +60,10 @@ test-python: ## the Python worker runtime and client tests (Debian python3-grpci
 demo: build ## serve the Go digits model, predict, publish version 2, watch the hot swap
 	./scripts/demo.sh
 
+.PHONY: demo-python
+demo-python: build ## serve the scikit-learn digits model through Python workers, publish version 2, watch the swap
+	./scripts/demo-python.sh
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)
