@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/modelstore"
+	inferencepb "github.com/swapwire/swapwire/proto/inference"
+	rekcurdpb "github.com/swapwire/swapwire/proto/rekcurd"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
 
@@ -106,11 +108,16 @@ func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, erro
 }
 
 // Register mounts the Swapwire services of s (swapwire.v1 prediction and
-// admin) on a gRPC server of the caller's. Health and reflection are the
+// admin, the Rekcurd worker, dashboard and health, and the Open Inference
+// Protocol) on a gRPC server of the caller's. Health and reflection are the
 // caller's to add; [Server.HealthServer] gives the health state.
 func Register(r grpc.ServiceRegistrar, s *Server) {
 	swapwirev1.RegisterPredictionServiceServer(r, &predictionService{s: s})
 	swapwirev1.RegisterModelServiceServer(r, &modelService{s: s})
+	rekcurdpb.RegisterRekcurdWorkerServer(r, &rekcurdWorker{s: s})
+	rekcurdpb.RegisterRekcurdDashboardServer(r, newRekcurdDashboard(s))
+	rekcurdpb.RegisterHealthServer(r, &rekcurdHealth{s: s})
+	inferencepb.RegisterGRPCInferenceServiceServer(r, &oipService{s: s})
 }
 
 // HealthServer returns the server's grpc.health.v1 implementation, whose

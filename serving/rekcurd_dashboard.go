@@ -1,0 +1,556 @@
+package serving
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/swapwire/swapwire/internal/jsonvalue"
+	"github.com/swapwire/swapwire/modelstore"
+	"github.com/swapwire/swapwire/predict"
+	rekcurdpb "github.com/swapwire/swapwire/proto/rekcurd"
+)
+
+// Rekcurd's ModelResponse and UploadEvaluationDataResponse status values.
+// Failures are gRPC errors, never a response with status 0.
+const rekcurdSuccess = 1
+
+// rekcurdDetailsPerMessage is how many evaluation details one
+// EvaluationResult message carries.
+const rekcurdDetailsPerMessage = 100
+
+// rekcurdDashboard serves rekcurd.RekcurdDashboard on top of the model
+// store and the native evaluation. Evaluation data and results live in this
+// process's memory, keyed by their paths; they are not shared between
+// replicas and do not survive a restart.
+type rekcurdDashboard struct {
+	rekcurdpb.UnimplementedRekcurdDashboardServer
+	s *Server
+
+	mu      sync.Mutex
+	data    map[string][]rekcurdExample // by data_path
+	results map[string]*rekcurdResult   // by result_path
+}
+
+// rekcurdExample is one parsed line of evaluation data.
+type rekcurdExample struct {
+	in, label predict.Value
+	opt       predict.Option
+}
+
+// rekcurdResult is a stored evaluation.
+type rekcurdResult struct {
+	dataPath string
+	metrics  *rekcurdpb.EvaluationMetrics
+	details  []*rekcurdpb.EvaluationResultResponse_Detail
+}
+
+func newRekcurdDashboard(s *Server) *rekcurdDashboard {
+	return &rekcurdDashboard{s: s, data: map[string][]rekcurdExample{}, results: map[string]*rekcurdResult{}}
+}
+
+// checkRekcurdPath accepts what Rekcurd accepts as a model or data path: a
+// clean relative slash-separated path, no "..", no leading "/".
+func checkRekcurdPath(what, p string) error {
+	if p == "" {
+		return predict.InvalidArgument("%s is empty", what)
+	}
+	if strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || !fs.ValidPath(p) || p == "." {
+		return predict.InvalidArgument("%s %q: want a clean relative path without \"..\" or a leading \"/\"", what, p)
+	}
+	return nil
+}
+
+// dashboardModel returns the model a dashboard call acts on: the one the
+// x-rekcurd-application-name header names when it is served here, else the
+// default model.
+func (d *rekcurdDashboard) dashboardModel(ctx context.Context) (string, error) {
+	if name := d.s.rekcurdModel(ctx); name != "" {
+		return name, nil
+	}
+	if name := d.s.mgr.defaultModel(); name != "" {
+		return name, nil
+	}
+	return "", predict.Errorf(codes.FailedPrecondition, "no model is served yet, so there is no default model to act on")
+}
+
+func (d *rekcurdDashboard) ServiceInfo(ctx context.Context, _ *rekcurdpb.ServiceInfoRequest) (*rekcurdpb.ServiceInfoResponse, error) {
+	app := d.s.rekcurdModel(ctx)
+	if app == "" {
+		app = d.s.mgr.defaultModel()
+	}
+	return &rekcurdpb.ServiceInfoResponse{
+		ApplicationName: app,
+		ServiceName:     d.s.cfg.name,
+		ServiceLevel:    d.s.cfg.serviceLevel,
+	}, nil
+}
+
+// dashboardStoreErr is storeErr plus the read-only store.
+func dashboardStoreErr(err error) error {
+	if errors.Is(err, modelstore.ErrReadOnly) {
+		return predict.Errorf(codes.FailedPrecondition, "%v", err)
+	}
+	return storeErr(err)
+}
+
+// UploadModel stores the streamed file as the only file, named by the
+// path's base name, of a new version of the model.
+func (d *rekcurdDashboard) UploadModel(stream grpc.ClientStreamingServer[rekcurdpb.UploadModelRequest, rekcurdpb.ModelResponse]) error {
+	ctx := stream.Context()
+	if err := d.s.adminAllowed(ctx); err != nil {
+		return err
+	}
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.InvalidArgument, "upload stream ended before its first message")
+	}
+	if err != nil {
+		return err
+	}
+	p := first.GetPath()
+	if err := checkRekcurdPath("model path", p); err != nil {
+		return predict.Status(err)
+	}
+	name := path.Base(p)
+	if name == modelstore.ManifestName || name == WarmupFile {
+		return predict.Status(predict.InvalidArgument("model file name %q is reserved", name))
+	}
+	model, err := d.dashboardModel(ctx)
+	if err != nil {
+		return predict.Status(err)
+	}
+	tx, err := d.s.mgr.store.Begin(ctx, model)
+	if err != nil {
+		return predict.Status(dashboardStoreErr(err))
+	}
+	defer tx.Abort() // a no-op after Commit
+	f, err := os.OpenFile(filepath.Join(tx.Dir(), name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return predict.Status(predict.Errorf(codes.Internal, "model store: %v", err))
+	}
+	size, err := d.copyUpload(f, first, stream.Recv)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = predict.Errorf(codes.Internal, "model store: %v", cerr)
+	}
+	if err != nil {
+		return predict.Status(err)
+	}
+	v, err := tx.Commit(ctx, 0)
+	if err != nil {
+		return predict.Status(dashboardStoreErr(err))
+	}
+	d.s.cfg.logger.Info("version uploaded", "protocol", "rekcurd", "model", model, "version", v, "path", p, "bytes", size)
+	d.s.mgr.kickAll()
+	return stream.SendAndClose(&rekcurdpb.ModelResponse{
+		Status:  rekcurdSuccess,
+		Message: fmt.Sprintf("Success: uploaded %s as model %s version %d (%d bytes)", p, model, v, size),
+	})
+}
+
+// copyUpload writes the data of first and of every following message to w,
+// up to the server's upload limit. Every message must name the same path.
+func (d *rekcurdDashboard) copyUpload(w io.Writer, first *rekcurdpb.UploadModelRequest, recv func() (*rekcurdpb.UploadModelRequest, error)) (int64, error) {
+	limit := d.s.cfg.maxUploadBytes
+	var size int64
+	for msg := first; ; {
+		if msg.GetPath() != "" && msg.GetPath() != first.GetPath() {
+			return size, predict.InvalidArgument("upload message names path %q after %q", msg.GetPath(), first.GetPath())
+		}
+		size += int64(len(msg.GetData()))
+		if size > limit {
+			return size, predict.Errorf(codes.ResourceExhausted, "upload is over the limit of %d bytes", limit)
+		}
+		if _, err := w.Write(msg.GetData()); err != nil {
+			return size, predict.Errorf(codes.Internal, "model store: %v", err)
+		}
+		var err error
+		msg, err = recv()
+		if errors.Is(err, io.EOF) {
+			return size, nil
+		}
+		if err != nil {
+			return size, err
+		}
+	}
+}
+
+// SwitchModel pins the version a path names. The path is read as:
+//
+//   - "N" or "vN": version N of the header-named or default model;
+//   - "<model>/N" or "<model>/vN" where model is served here: version N of
+//     that model;
+//   - anything else: the newest version of the header-named or default
+//     model holding a file named like the path's base name (the file a
+//     Rekcurd UploadModel of that path wrote).
+//
+// It returns once that version serves, or with an error when it fails to
+// load.
+func (d *rekcurdDashboard) SwitchModel(ctx context.Context, req *rekcurdpb.SwitchModelRequest) (*rekcurdpb.ModelResponse, error) {
+	if err := d.s.adminAllowed(ctx); err != nil {
+		return nil, err
+	}
+	p := req.GetPath()
+	if err := checkRekcurdPath("model path", p); err != nil {
+		return nil, predict.Status(err)
+	}
+	model, err := d.dashboardModel(ctx)
+	if err != nil {
+		return nil, predict.Status(err)
+	}
+	num, ok := parseRekcurdVersion(p)
+	if dir, base, found := strings.Cut(p, "/"); !ok && found && !strings.Contains(base, "/") {
+		if n, isNum := parseRekcurdVersion(base); isNum {
+			if _, err := d.s.mgr.lookup(dir); err == nil {
+				model, num, ok = dir, n, true
+			}
+		}
+	}
+	if !ok {
+		if num, err = d.versionWithFile(ctx, model, path.Base(p)); err != nil {
+			return nil, predict.Status(err)
+		}
+	}
+	if err := d.s.pin(ctx, model, num, true); err != nil {
+		return nil, predict.Status(err)
+	}
+	return &rekcurdpb.ModelResponse{
+		Status:  rekcurdSuccess,
+		Message: fmt.Sprintf("Success: model %s serves version %d", model, num),
+	}, nil
+}
+
+// parseRekcurdVersion reads "N" or "vN" with N a positive integer.
+func parseRekcurdVersion(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "v"), 10, 64)
+	if err != nil || n <= 0 || strings.HasPrefix(s, "+") {
+		return 0, false
+	}
+	return n, true
+}
+
+// versionWithFile returns the newest version of model whose directory holds
+// a file named name.
+func (d *rekcurdDashboard) versionWithFile(ctx context.Context, model, name string) (int64, error) {
+	versions, err := d.s.mgr.store.Versions(ctx, model)
+	if err != nil {
+		return 0, dashboardStoreErr(err)
+	}
+	for _, v := range slices.Backward(versions) {
+		dir, err := d.s.mgr.store.Open(ctx, model, v)
+		if err != nil {
+			continue // a corrupt version cannot be switched to anyway
+		}
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
+			return v, nil
+		}
+	}
+	return 0, predict.Errorf(codes.NotFound, "model %q has no version holding a file named %q (versions: %v); name a version as \"N\" or \"vN\"", model, name, versions)
+}
+
+// pin writes the model's store policy so that version num serves (0:
+// follow the latest version), kicks the manager and, when wait is set,
+// waits until that version serves or fails to load. When following the
+// latest, it waits for the latest version of the store.
+func (s *Server) pin(ctx context.Context, model string, num int64, wait bool) error {
+	if err := validModel(model); err != nil {
+		return err
+	}
+	store := s.mgr.store
+	versions, err := store.Versions(ctx, model)
+	if err != nil {
+		return dashboardStoreErr(err)
+	}
+	target := num
+	if num == 0 && len(versions) > 0 {
+		target = versions[len(versions)-1]
+	}
+	if num != 0 && !slices.Contains(versions, num) {
+		return predict.Errorf(codes.NotFound, "model %q has no version %d (versions: %v)", model, num, versions)
+	}
+	p, err := store.Policy(ctx, model)
+	if err != nil {
+		return dashboardStoreErr(err)
+	}
+	p.Pinned = num
+	if err := store.SetPolicy(ctx, model, p); err != nil {
+		return dashboardStoreErr(err)
+	}
+	s.cfg.logger.Info("model switched", "model", model, "pinned", num)
+	s.mgr.kickAll()
+	if !wait || target == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.loadTimeout)
+	defer cancel()
+	return s.waitLoaded(ctx, model, target, s.mgr.generation())
+}
+
+// waitLoaded waits until model serves version num, or a load of num in
+// store generation gen (or later) fails, or ctx ends.
+func (s *Server) waitLoaded(ctx context.Context, model string, num, gen int64) error {
+	for {
+		ch := s.mgr.changes()
+		if m, err := s.mgr.lookup(model); err == nil {
+			if v := m.snap.Load().serving; v != nil && v.num == num {
+				return nil
+			}
+			m.mu.Lock()
+			st := m.status[num]
+			m.mu.Unlock()
+			if st != nil && st.err != nil && st.errGen >= gen {
+				return predict.Errorf(codes.FailedPrecondition, "model %q version %d failed to load: %v", model, num, st.err)
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return predict.Errorf(codes.DeadlineExceeded, "model %q version %d is not serving yet: %v", model, num, ctx.Err())
+		}
+	}
+}
+
+// UploadEvaluationData stores an evaluation data set under its data path.
+// The data are JSON lines in Swapwire's evaluation format (see
+// jsonvalue.ParseLabeledExample): {"floats": [...], "label": "3"}. They are
+// parsed on upload, so a bad line fails here, naming its number.
+func (d *rekcurdDashboard) UploadEvaluationData(stream grpc.ClientStreamingServer[rekcurdpb.UploadEvaluationDataRequest, rekcurdpb.UploadEvaluationDataResponse]) error {
+	ctx := stream.Context()
+	if err := d.s.adminAllowed(ctx); err != nil {
+		return err
+	}
+	limit := d.s.cfg.maxMsgSize
+	var (
+		dataPath string
+		buf      bytes.Buffer
+	)
+	for i := 0; ; i++ {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			if i == 0 {
+				return status.Error(codes.InvalidArgument, "upload stream ended before its first message")
+			}
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			dataPath = msg.GetDataPath()
+			if err := checkRekcurdPath("data path", dataPath); err != nil {
+				return predict.Status(err)
+			}
+		} else if p := msg.GetDataPath(); p != "" && p != dataPath {
+			return predict.Status(predict.InvalidArgument("upload message names data path %q after %q", p, dataPath))
+		}
+		if buf.Len()+len(msg.GetData()) > limit {
+			return predict.Status(predict.Errorf(codes.ResourceExhausted, "evaluation data is over the limit of %d bytes", limit))
+		}
+		buf.Write(msg.GetData())
+	}
+	examples, err := parseEvaluationData(buf.Bytes())
+	if err != nil {
+		return predict.Status(err)
+	}
+	d.mu.Lock()
+	d.data[dataPath] = examples
+	d.mu.Unlock()
+	d.s.cfg.logger.Info("evaluation data uploaded", "protocol", "rekcurd", "path", dataPath, "examples", len(examples))
+	return stream.SendAndClose(&rekcurdpb.UploadEvaluationDataResponse{
+		Status:  rekcurdSuccess,
+		Message: fmt.Sprintf("Success: stored %d examples as %s", len(examples), dataPath),
+	})
+}
+
+// parseEvaluationData reads JSON lines of labelled examples; blank lines
+// are skipped.
+func parseEvaluationData(data []byte) ([]rekcurdExample, error) {
+	var out []rekcurdExample
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), len(data)+1)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		in, opt, label, err := jsonvalue.ParseLabeledExample(sc.Bytes())
+		if err != nil {
+			return nil, predict.InvalidArgument("evaluation data line %d: %v (want JSON lines such as {\"floats\": [0.5, 1], \"label\": \"cat\"})", line, err)
+		}
+		out = append(out, rekcurdExample{in: in, label: label, opt: opt})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, predict.InvalidArgument("evaluation data: %v", err)
+	}
+	if len(out) == 0 {
+		return nil, predict.InvalidArgument("evaluation data holds no examples")
+	}
+	return out, nil
+}
+
+// EvaluateModel runs the data stored under data_path through the serving
+// version of the model and keeps the result under result_path. Only the
+// first message is read; its deprecated data field is ignored.
+func (d *rekcurdDashboard) EvaluateModel(stream grpc.ClientStreamingServer[rekcurdpb.EvaluateModelRequest, rekcurdpb.EvaluateModelResponse]) error {
+	ctx := stream.Context()
+	if err := d.s.adminAllowed(ctx); err != nil {
+		return err
+	}
+	req, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.InvalidArgument, "evaluation stream ended before its first message")
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkRekcurdPath("data path", req.GetDataPath()); err != nil {
+		return predict.Status(err)
+	}
+	if err := checkRekcurdPath("result path", req.GetResultPath()); err != nil {
+		return predict.Status(err)
+	}
+	d.mu.Lock()
+	examples, ok := d.data[req.GetDataPath()]
+	d.mu.Unlock()
+	if !ok {
+		return predict.Status(predict.Errorf(codes.NotFound, "no evaluation data at %q; upload it with UploadEvaluationData first", req.GetDataPath()))
+	}
+	m, err := d.s.mgr.lookup(d.s.rekcurdModel(ctx))
+	if err != nil {
+		return predict.Status(err)
+	}
+	v, err := m.acquire(0, "")
+	if err != nil {
+		return predict.Status(err)
+	}
+	defer v.release()
+	ev := newEvaluation(false)
+	res := &rekcurdResult{dataPath: req.GetDataPath()}
+	for _, ex := range examples {
+		out, err := v.predict(ctx, ex.in, ex.opt)
+		if ctx.Err() != nil {
+			return predict.Status(ctx.Err())
+		}
+		want, got := ex.label.String(), out.Label.String()
+		ev.add(want, got, err)
+		scores := make([]float32, len(out.Scores))
+		for i, s := range out.Scores {
+			scores[i] = float32(s)
+		}
+		res.details = append(res.details, &rekcurdpb.EvaluationResultResponse_Detail{
+			Input:     rekcurdIO(ex.in),
+			Label:     rekcurdIO(ex.label),
+			Output:    rekcurdIO(out.Label),
+			Score:     scores,
+			IsCorrect: err == nil && got == want,
+		})
+	}
+	rep := ev.report()
+	res.metrics = &rekcurdpb.EvaluationMetrics{
+		Num:      int32(min(rep.Examples, int64(1<<31-1))),
+		Accuracy: float32(rep.Accuracy),
+		Option:   map[string]float32{"errors": float32(rep.Errors), "version": float32(v.num)},
+	}
+	for _, lm := range rep.Labels {
+		res.metrics.Precision = append(res.metrics.Precision, float32(lm.Precision))
+		res.metrics.Recall = append(res.metrics.Recall, float32(lm.Recall))
+		res.metrics.Fvalue = append(res.metrics.Fvalue, float32(lm.F1))
+		res.metrics.Label = append(res.metrics.Label, &rekcurdpb.IO{IoOneof: &rekcurdpb.IO_Str{Str: &rekcurdpb.ArrString{Val: []string{lm.Label}}}})
+	}
+	d.mu.Lock()
+	d.results[req.GetResultPath()] = res
+	d.mu.Unlock()
+	d.s.cfg.logger.Info("model evaluated", "protocol", "rekcurd", "model", m.name, "version", v.num, "examples", rep.Examples, "accuracy", rep.Accuracy)
+	return stream.SendAndClose(&rekcurdpb.EvaluateModelResponse{Metrics: res.metrics})
+}
+
+// rekcurdIO renders a value as Rekcurd's IO: numbers as a tensor of shape
+// [n], text and strings as strings, bytes as one standard base64 string.
+func rekcurdIO(v predict.Value) *rekcurdpb.IO {
+	str := func(s ...string) *rekcurdpb.IO {
+		return &rekcurdpb.IO{IoOneof: &rekcurdpb.IO_Str{Str: &rekcurdpb.ArrString{Val: s}}}
+	}
+	tensor := func(val []float64) *rekcurdpb.IO {
+		return &rekcurdpb.IO{IoOneof: &rekcurdpb.IO_Tensor{Tensor: &rekcurdpb.Tensor{Shape: []int32{int32(len(val))}, Val: val}}}
+	}
+	switch v.Kind() {
+	case predict.KindText:
+		return str(v.Text())
+	case predict.KindStrings:
+		return str(v.Strings()...)
+	case predict.KindBytes:
+		return str(base64.StdEncoding.EncodeToString(v.Bytes()))
+	case predict.KindInts:
+		val := make([]float64, len(v.Ints()))
+		for i, x := range v.Ints() {
+			val[i] = float64(x)
+		}
+		return tensor(val)
+	case predict.KindFloats:
+		return tensor(v.Floats())
+	}
+	return &rekcurdpb.IO{IoOneof: &rekcurdpb.IO_Tensor{Tensor: &rekcurdpb.Tensor{}}}
+}
+
+// EvaluationResult streams a stored evaluation: every message carries the
+// metrics and up to 100 per-example details.
+func (d *rekcurdDashboard) EvaluationResult(req *rekcurdpb.EvaluationResultRequest, stream grpc.ServerStreamingServer[rekcurdpb.EvaluationResultResponse]) error {
+	if err := d.s.adminAllowed(stream.Context()); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	res, ok := d.results[req.GetResultPath()]
+	d.mu.Unlock()
+	if !ok {
+		return predict.Status(predict.Errorf(codes.NotFound, "no evaluation result at %q; run EvaluateModel first", req.GetResultPath()))
+	}
+	if p := req.GetDataPath(); p != "" && p != res.dataPath {
+		return predict.Status(predict.Errorf(codes.NotFound, "the evaluation result at %q was made from data %q, not %q", req.GetResultPath(), res.dataPath, p))
+	}
+	details := res.details
+	for first := true; first || len(details) > 0; first = false {
+		n := min(len(details), rekcurdDetailsPerMessage)
+		if err := stream.Send(&rekcurdpb.EvaluationResultResponse{Metrics: res.metrics, Detail: details[:n]}); err != nil {
+			return err
+		}
+		details = details[n:]
+	}
+	return nil
+}
+
+// rekcurdHealth serves rekcurd.Health from the server's real health.
+type rekcurdHealth struct {
+	rekcurdpb.UnimplementedHealthServer
+	s *Server
+}
+
+func (h *rekcurdHealth) Check(ctx context.Context, req *rekcurdpb.HealthCheckRequest) (*rekcurdpb.HealthCheckResponse, error) {
+	resp, err := h.s.health.Check(ctx, &healthpb.HealthCheckRequest{Service: req.GetService()})
+	if err != nil {
+		return nil, err
+	}
+	st := rekcurdpb.HealthCheckResponse_UNKNOWN
+	switch resp.GetStatus() {
+	case healthpb.HealthCheckResponse_SERVING:
+		st = rekcurdpb.HealthCheckResponse_SERVING
+	case healthpb.HealthCheckResponse_NOT_SERVING:
+		st = rekcurdpb.HealthCheckResponse_NOT_SERVING
+	}
+	return &rekcurdpb.HealthCheckResponse{Status: st}, nil
+}
