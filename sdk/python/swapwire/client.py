@@ -256,6 +256,67 @@ class Evaluation:
 
 
 # ---------------------------------------------------------------------------
+# grpc.health.v1, encoded by hand: HealthCheckRequest{string service = 1},
+# HealthCheckResponse{ServingStatus status = 1}.
+
+_HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _encode_health(service):
+    if not service:
+        return b""
+    b = service.encode("utf-8")
+    return b"\x0a" + _varint(len(b)) + b
+
+
+def _decode_health(data):
+    """Returns field 1 (a varint) of a HealthCheckResponse; 0 when absent."""
+    i, status = 0, 0
+    while i < len(data):
+        key, i = _read_varint(data, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = _read_varint(data, i)
+            if field == 1:
+                status = v
+        elif wire == 2:
+            n, i = _read_varint(data, i)
+            i += n
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            raise ValueError("malformed health response")
+    return status
+
+
+def _read_varint(data, i):
+    shift = n = 0
+    while True:
+        if i >= len(data) or shift > 63:
+            raise ValueError("malformed health response")
+        b = data[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, i
+        shift += 7
+
+
+# ---------------------------------------------------------------------------
 # Archives.
 
 def _archive_entries(path):
@@ -437,6 +498,18 @@ class Client:
             default_model=r.default_model,
             models=[ModelSummary(m.name, m.serving_version, list(m.loaded_versions),
                                  dict(m.labels)) for m in r.models])
+
+    def health(self, service="", timeout=_DEFAULT):
+        """Asks grpc.health.v1.Health/Check and returns the status name.
+
+        service "" is the whole server; a model name is that model. Returns
+        "SERVING", "NOT_SERVING", "UNKNOWN" or "SERVICE_UNKNOWN"; an unknown
+        service raises Error(NOT_FOUND). The messages are encoded here, so
+        no grpcio-health-checking package is needed.
+        """
+        check = self._channel.unary_unary("/grpc.health.v1.Health/Check")
+        return _HEALTH_STATUS.get(
+            _decode_health(self._call(check, _encode_health(service), timeout)), "UNKNOWN")
 
     # -- administration -----------------------------------------------------
 
