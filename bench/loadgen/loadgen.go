@@ -221,3 +221,29 @@ func Close(conns []*grpc.ClientConn) {
 		c.Close()
 	}
 }
+
+// Merge combines the results of several runs of the same kind, such as
+// windows of one phase interleaved with another: counts and elapsed times
+// add up and the latencies are merged.
+func Merge(rs ...Result) Result {
+	m := Result{Errors: map[string]int{}}
+	n := 0
+	for _, r := range rs {
+		n += len(r.Latencies)
+	}
+	m.Latencies = make([]time.Duration, 0, n)
+	for _, r := range rs {
+		m.Requests += r.Requests
+		m.Failures += r.Failures
+		m.Elapsed += r.Elapsed
+		m.Latencies = append(m.Latencies, r.Latencies...)
+		for k, v := range r.Errors {
+			m.Errors[k] += v
+		}
+		if m.FirstErr == nil {
+			m.FirstErr = r.FirstErr
+		}
+	}
+	slices.Sort(m.Latencies)
+	return m
+}

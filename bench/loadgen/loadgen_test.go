@@ -85,3 +85,18 @@ func TestRunStops(t *testing.T) {
 		t.Error("a run without connections started")
 	}
 }
+
+func TestMerge(t *testing.T) {
+	a := Result{Requests: 2, Failures: 1, Elapsed: time.Second, Latencies: []time.Duration{1, 5}, Errors: map[string]int{"Unavailable": 1}}
+	b := Result{Requests: 2, Elapsed: time.Second, Latencies: []time.Duration{2, 3}}
+	m := Merge(a, b)
+	if m.Requests != 4 || m.Failures != 1 || m.Elapsed != 2*time.Second || m.Throughput() != 2 || m.Errors["Unavailable"] != 1 {
+		t.Errorf("merged %+v", m)
+	}
+	want := []time.Duration{1, 2, 3, 5}
+	for i, l := range m.Latencies {
+		if l != want[i] {
+			t.Fatalf("latencies %v, want %v", m.Latencies, want)
+		}
+	}
+}

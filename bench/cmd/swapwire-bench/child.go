@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/swapwire/swapwire/modelstore"
+	"github.com/swapwire/swapwire/predict"
+	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
+	"github.com/swapwire/swapwire/serving"
+	"github.com/swapwire/swapwire/serving/sidecar"
+)
+
+// The child process serves one server on 127.0.0.1:0, prints
+//
+//	SWAPWIRE_BENCH_READY <addr>
+//
+// once it answers, and then obeys lines on stdin: "mem" runs a GC, returns
+// freed memory to the OS and answers "MEM <VmRSS kB> <heap-in-use bytes>";
+// "quit" (or EOF) stops the server and exits.
+
+type childOpts struct {
+	kind       string
+	batching   bool
+	batchMax   int
+	batchDelay time.Duration
+	callCost   time.Duration
+	itemCost   time.Duration
+	workers    int
+	python     string
+	script     string
+	modelDir   string
+	blob       int
+}
+
+func serveChild(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var o childOpts
+	fs.StringVar(&o.kind, "kind", "", "bare, swapwire, swap, batch or workers")
+	fs.BoolVar(&o.batching, "batching", false, "turn on serving.WithBatching")
+	fs.IntVar(&o.batchMax, "batch-max", 32, "BatchConfig.MaxBatchSize")
+	fs.DurationVar(&o.batchDelay, "batch-delay", time.Millisecond, "BatchConfig.MaxDelay")
+	fs.DurationVar(&o.callCost, "call-cost", 200*time.Microsecond, "batch: busy work per call")
+	fs.DurationVar(&o.itemCost, "item-cost", 5*time.Microsecond, "batch: busy work per item")
+	fs.IntVar(&o.workers, "workers", 1, "workers: worker processes")
+	fs.StringVar(&o.python, "python", "python3", "workers: the Python interpreter")
+	fs.StringVar(&o.script, "script", "", "workers: worker.py")
+	fs.StringVar(&o.modelDir, "model-dir", "", "workers: the trained version directory")
+	fs.IntVar(&o.blob, "blob", 1<<20, "swap: bytes of weights each version loads")
+	fs.Parse(args)
+
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var stop func()
+	switch o.kind {
+	case "bare":
+		stop = serveBare(lis)
+	default:
+		stop, err = serveSwapwire(o, lis)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+	}
+	fmt.Printf("SWAPWIRE_BENCH_READY %s\n", lis.Addr())
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch strings.TrimSpace(in.Text()) {
+		case "mem":
+			runtime.GC()
+			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Printf("MEM %d %d\n", vmRSSkB(os.Getpid()), ms.HeapInuse)
+		case "quit":
+			stop()
+			return nil
+		}
+	}
+	stop()
+	return nil
+}
+
+// bareServer is the baseline: grpc-go with no interceptor, whose Predict
+// echoes the input floats, tagged like Swapwire's answer.
+type bareServer struct {
+	swapwirev1.UnimplementedPredictionServiceServer
+}
+
+func (bareServer) Predict(_ context.Context, req *swapwirev1.PredictRequest) (*swapwirev1.PredictResponse, error) {
+	return &swapwirev1.PredictResponse{
+		Model:   "echo",
+		Version: 1,
+		Output:  &swapwirev1.Value{Kind: &swapwirev1.Value_Floats{Floats: &swapwirev1.DoubleArray{Values: req.GetInput().GetFloats().GetValues()}}},
+	}, nil
+}
+
+func serveBare(lis net.Listener) func() {
+	s := grpc.NewServer()
+	swapwirev1.RegisterPredictionServiceServer(s, bareServer{})
+	go s.Serve(lis)
+	return s.Stop
+}
+
+// echoPredictor is the Swapwire side of the overhead benchmark.
+func echoPredictor() predict.Predictor {
+	return predict.PredictorFunc(func(_ context.Context, in predict.Value, _ predict.Option) (predict.Result, error) {
+		return predict.Result{Label: predict.Floats(in.Floats()...)}, nil
+	})
+}
+
+func serveSwapwire(o childOpts, lis net.Listener) (func(), error) {
+	tmp, err := os.MkdirTemp("", "swapwire-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	reg := prometheus.NewRegistry()
+	opts := []serving.Option{serving.WithLogger(logger), serving.WithRegisterer(reg)}
+	var factory serving.Factory
+	var store modelstore.Store
+	switch o.kind {
+	case "swapwire":
+		factory, store = echoPredictor, modelstore.NewStatic("echo", tmp)
+	case "swap":
+		local, err := modelstore.NewLocal(tmp, modelstore.WithLogger(logger))
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		src := filepath.Join(tmp, ".src")
+		for v := int64(1); v <= 2; v++ {
+			if err := writeWeights(src, v, o.blob); err != nil {
+				cleanup()
+				return nil, err
+			}
+			if _, err := modelstore.PublishDir(context.Background(), local, "m", v, src); err != nil {
+				cleanup()
+				return nil, err
+			}
+		}
+		os.RemoveAll(src)
+		factory = func() predict.Predictor { return &weightsModel{} }
+		store = local
+	case "batch":
+		factory = func() predict.Predictor { return &busyModel{call: o.callCost, item: o.itemCost} }
+		store = modelstore.NewStatic("busy", tmp)
+	case "workers":
+		factory = serving.Factory(sidecar.Factory(sidecar.Config{
+			Command: []string{o.python, o.script},
+			Workers: o.workers,
+			Model:   "digits",
+			Logger:  logger,
+		}))
+		store = modelstore.NewStatic("digits", o.modelDir)
+	default:
+		cleanup()
+		return nil, fmt.Errorf("unknown kind %q", o.kind)
+	}
+	if o.batching {
+		opts = append(opts, serving.WithBatching(serving.BatchConfig{MaxBatchSize: o.batchMax, MaxDelay: o.batchDelay}))
+	}
+	srv, err := serving.New(factory, store, opts...)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	go srv.Serve(lis)
+	mlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err == nil {
+		go srv.ServeMetrics(mlis) // registered and served, as in production; nobody scrapes it
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := srv.Ready(ctx); err != nil {
+		srv.Close()
+		cleanup()
+		return nil, fmt.Errorf("server not ready: %w", err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		cleanup()
+	}, nil
+}
+
+// writeWeights writes a version directory: weights.bin, n bytes whose
+// first 8 are the float64 scale v.
+func writeWeights(dir string, v int64, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b := make([]byte, max(n, 8))
+	binary.LittleEndian.PutUint64(b, math.Float64bits(float64(v)))
+	for i := 8; i < len(b); i++ {
+		b[i] = byte(i * int(v))
+	}
+	return os.WriteFile(filepath.Join(dir, "weights.bin"), b, 0o644)
+}
+
+// weightsModel loads its whole weights file, so an instance that is never
+// freed after a swap shows in the resident memory.
+type weightsModel struct {
+	weights []byte
+	scale   float64
+}
+
+func (m *weightsModel) Load(_ context.Context, dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "weights.bin"))
+	if err != nil {
+		return err
+	}
+	if len(b) < 8 {
+		return errors.New("weights.bin too short")
+	}
+	m.weights, m.scale = b, math.Float64frombits(binary.LittleEndian.Uint64(b))
+	return nil
+}
+
+func (m *weightsModel) Predict(_ context.Context, in predict.Value, _ predict.Option) (predict.Result, error) {
+	x := in.Floats()
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = v * m.scale
+	}
+	return predict.Result{Label: predict.Floats(out...)}, nil
+}
+
+func (m *weightsModel) Close() error {
+	m.weights = nil
+	return nil
+}
+
+// busyModel stands for a model with a fixed cost per call (a kernel
+// launch, an interpreter crossing) and a small cost per item.
+type busyModel struct{ call, item time.Duration }
+
+func (m *busyModel) Load(context.Context, string) error { return nil }
+
+func (m *busyModel) Predict(_ context.Context, in predict.Value, _ predict.Option) (predict.Result, error) {
+	spin(m.call + m.item)
+	return predict.Result{Label: predict.Floats(in.Floats()...)}, nil
+}
+
+func (m *busyModel) PredictBatch(_ context.Context, reqs []predict.Request) ([]predict.Result, error) {
+	spin(m.call + time.Duration(len(reqs))*m.item)
+	out := make([]predict.Result, len(reqs))
+	for i, r := range reqs {
+		out[i] = predict.Result{Label: predict.Floats(r.Input.Floats()...)}
+	}
+	return out, nil
+}
+
+var sink atomic.Uint64
+
+// spin burns CPU for d.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	x := uint64(d)
+	for time.Now().Before(end) {
+		for i := 0; i < 64; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	sink.Store(x)
+}
+
+// vmRSSkB reads VmRSS from /proc/<pid>/status, in kB; -1 if unknown.
+func vmRSSkB(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb); err == nil {
+				return kb
+			}
+		}
+	}
+	return -1
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/swapwire/swapwire/bench/loadgen"
+)
+
+// child is a server running in a child process of this binary.
+type child struct {
+	name  string
+	cmd   *exec.Cmd
+	addr  string
+	stdin io.WriteCloser
+	lines chan string
+	done  chan error
+	conns []*grpc.ClientConn
+}
+
+// startChild starts "swapwire-bench serve args..." on the given CPUs (a
+// taskset list; empty for no taskset), waits for its ready line and opens
+// conns connections to it.
+func startChild(name, cpus string, conns int, args ...string) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	argv := append([]string{exe, "serve"}, args...)
+	if cpus != "" {
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = os.Stderr
+	cmd.Env = os.Environ()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s server: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 16), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	go func() { c.done <- cmd.Wait() }()
+	timeout := time.After(3 * time.Minute)
+	for c.addr == "" {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				c.kill()
+				return nil, fmt.Errorf("%s server exited before it was ready", name)
+			}
+			if a, ok := strings.CutPrefix(line, "SWAPWIRE_BENCH_READY "); ok {
+				c.addr = a
+			}
+		case <-timeout:
+			c.kill()
+			return nil, fmt.Errorf("%s server not ready after 3 minutes", name)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c.conns, err = loadgen.Dial(ctx, c.addr, conns)
+	if err != nil {
+		c.kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// pid is the server's process id (taskset execs it in place).
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// mem asks the server to collect garbage and return memory to the OS,
+// then returns its VmRSS in kB and its Go heap in use in bytes.
+func (c *child) mem() (rssKB, heap int64, err error) {
+	if _, err := io.WriteString(c.stdin, "mem\n"); err != nil {
+		return 0, 0, err
+	}
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			return 0, 0, errors.New("server exited")
+		}
+		if _, err := fmt.Sscanf(line, "MEM %d %d", &rssKB, &heap); err != nil {
+			return 0, 0, fmt.Errorf("unexpected answer %q", line)
+		}
+		return rssKB, heap, nil
+	case <-time.After(30 * time.Second):
+		return 0, 0, errors.New("no answer to mem")
+	}
+}
+
+// stop closes the connections and stops the server, killing it if it has
+// not exited within 20 seconds.
+func (c *child) stop() {
+	loadgen.Close(c.conns)
+	io.WriteString(c.stdin, "quit\n")
+	c.stdin.Close()
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		c.kill()
+	}
+}
+
+func (c *child) kill() {
+	c.cmd.Process.Kill()
+	<-c.done
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/swapwire/swapwire/bench/chart"
+)
+
+// Report collects the results of one run.
+type Report struct {
+	Started  time.Time
+	Elapsed  time.Duration
+	Args     []string
+	Pinned   bool
+	Quick    bool
+	CPUs     int
+	CPUModel string
+	Go       string
+	Kernel   string
+	Overhead *OverheadResult
+	Swap     *SwapResult
+	Batching *BatchingResult
+	Workers  *WorkersResult
+}
+
+func newReport(c common, args []string) *Report {
+	r := &Report{Started: time.Now(), Args: args, Pinned: c.pin, Quick: c.quick, CPUs: numCPUTotal(), Go: runtime.Version()}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				r.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		r.Kernel = strings.TrimSpace(string(out))
+	}
+	return r
+}
+
+func (r *Report) finish() { r.Elapsed = time.Since(r.Started) }
+
+// loadAvg is the 1, 5 and 15 minute load averages, as uptime prints them.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.3f ms", float64(d)/1e6)
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+}
+
+func signedMs(d time.Duration) string {
+	if d >= 0 {
+		return "+" + ms(d)
+	}
+	return "−" + ms(-d)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+func (o *OverheadResult) markdown() string {
+	var b strings.Builder
+	b.WriteString("### Overhead: bare grpc-go vs Swapwire\n\n")
+	fmt.Fprintf(&b, "Same request (64 floats in, 64 floats out), %d connections, closed loop; medians of %d alternated rounds per cell. Load average before/after: %s / %s.\n\n",
+		o.Conns, o.Levels[0].Bare.Rounds, o.Load[0], o.Load[1])
+	b.WriteString("| streams | bare req/s | Swapwire req/s | ratio | bare p50 | Swapwire p50 | Δ p50 | bare p99 | Swapwire p99 | Δ p99 | failures |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range o.Levels {
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.3f | %s | %s | %s | %s | %s | %s | %d / %d |\n",
+			l.Bare.Streams, l.Bare.RPS, l.Swapwire.RPS, l.Ratio(),
+			ms(l.Bare.P50), ms(l.Swapwire.P50), signedMs(l.Swapwire.P50-l.Bare.P50),
+			ms(l.Bare.P99), ms(l.Swapwire.P99), signedMs(l.Swapwire.P99-l.Bare.P99),
+			l.Bare.Failures, l.Swapwire.Failures)
+	}
+	last := o.Levels[len(o.Levels)-1]
+	fmt.Fprintf(&b, "\nThroughput ratio at %d streams: **%.3f** (target ≥ 0.85: %s).\n", last.Bare.Streams, last.Ratio(), verdict(last.Ratio() >= 0.85))
+	return b.String()
+}
+
+func (s *SwapResult) markdown() string {
+	var b strings.Builder
+	b.WriteString("### Hot swap under load\n\n")
+	fmt.Fprintf(&b, "%d streams over %d connections; the swap phase alternates SwitchModel between versions 1 and 2 (each version loads a fresh %d KiB weights file), at most one swap per interval, each waited for until ListModels shows it serving. Load average before/after: %s / %s.\n\n",
+		s.Streams, s.Conns, s.Blob>>10, s.Load[0], s.Load[1])
+	b.WriteString("| phase | requests | failures | req/s | p50 | p99 |\n|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| steady | %d | %d | %.0f | %s | %s |\n", s.Steady.Requests, s.Steady.Failures, s.Steady.RPS, ms(s.Steady.P50), ms(s.Steady.P99))
+	fmt.Fprintf(&b, "| during %d swaps (%.1f s) | %d | %d | %.0f | %s | %s |\n", s.Swaps, s.SwapPhase.Seconds(), s.During.Requests, s.During.Failures, s.During.RPS, ms(s.During.P50), ms(s.During.P99))
+	ratio := float64(s.During.P99) / float64(s.Steady.P99)
+	fmt.Fprintf(&b, "\nFailed requests during swaps: **%d** (target 0: %s)", s.During.Failures, verdict(s.During.Failures == 0 && s.Steady.Failures == 0))
+	if len(s.During.Errors) > 0 {
+		fmt.Fprintf(&b, ", by code: %v", s.During.Errors)
+	}
+	fmt.Fprintf(&b, ". p99 during swaps / steady: **%.2f×** (target ≤ 1.5×: %s). Swaps that failed or were not seen serving within 10 s: %d. Time from SwitchModel to serving: median %s, max %s.\n\n",
+		ratio, verdict(ratio <= 1.5), s.SwapFailures, ms(s.SwapP50), ms(s.SwapMax))
+	b.WriteString("| server memory (after GC + FreeOSMemory) | after steady phase | after ")
+	fmt.Fprintf(&b, "%d swaps | after %d swaps | growth |\n|---|---:|---:|---:|---:|\n", s.Early, s.Swaps+s.SwapFailures)
+	fmt.Fprintf(&b, "| VmRSS | %.1f MiB | %.1f MiB | %.1f MiB | %+.1f MiB |\n", kib(s.RSS0), kib(s.RSSEarly), kib(s.RSSLate), kib(s.RSSLate-s.RSSEarly))
+	fmt.Fprintf(&b, "| Go heap in use | %.1f MiB | %.1f MiB | %.1f MiB | %+.1f MiB |\n", mib(s.Heap0), mib(s.HeapEarly), mib(s.HeapLate), mib(s.HeapLate-s.HeapEarly))
+	growth := kib(s.RSSLate - s.RSSEarly)
+	fmt.Fprintf(&b, "\nResident memory growth from %d to %d swaps: **%+.1f MiB** (target within 5 MiB: %s).\n", s.Early, s.Swaps+s.SwapFailures, growth, verdict(growth <= 5 && growth >= -5))
+	return b.String()
+}
+
+func kib(kb int64) float64 { return float64(kb) / 1024 }
+func mib(b int64) float64  { return float64(b) / (1 << 20) }
+
+func (r *BatchingResult) markdown() string {
+	var b strings.Builder
+	b.WriteString("### Dynamic batching, Go model\n\n")
+	fmt.Fprintf(&b, "A Go BatchPredictor that burns %v of CPU per call plus %v per item; batching on is MaxBatchSize %d, MaxDelay %v, Slots default (one per CPU the server sees). %d connections; medians of %d alternated rounds. Load average before/after: %s / %s.\n\n",
+		r.CallCost, r.ItemCost, r.BatchMax, r.BatchDelay, r.Conns, r.Levels[0].Off.Rounds, r.Load[0], r.Load[1])
+	b.WriteString("| streams | off req/s | on req/s | ratio | off p50 | on p50 | off p99 | on p99 | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range r.Levels {
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %s | %s | %s | %s | %d / %d |\n", l.Off.Streams, l.Off.RPS, l.On.RPS, l.Ratio(),
+			ms(l.Off.P50), ms(l.On.P50), ms(l.Off.P99), ms(l.On.P99), l.Off.Failures, l.On.Failures)
+	}
+	return b.String()
+}
+
+func (w *WorkersResult) markdown() string {
+	var b strings.Builder
+	b.WriteString("### Python workers: scikit-learn digits\n\n")
+	if w.Skipped != "" {
+		fmt.Fprintf(&b, "Skipped: %s.\n", w.Skipped)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "examples/sklearn-digits/worker.py (an SVC with probabilities, trained by its train.py), %s, through serving/sidecar; %d connections; one run per row. Load average before/after: %s / %s.\n\n",
+		w.Python, w.Conns, w.Load[0], w.Load[1])
+	b.WriteString("| workers | batching | streams | req/s | p50 | p99 | failures |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, p := range w.Points {
+		fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %s | %s | %d |\n", p.Workers, onOff(p.Batching), p.Streams, p.RPS, ms(p.P50), ms(p.P99), p.Failures)
+	}
+	if one, ok := w.Find(1, false, 16); ok {
+		if n, ok := w.Find(w.Workers, false, 16); ok {
+			fmt.Fprintf(&b, "\n%d workers / 1 worker at 16 streams, batching off: **%.2f×** throughput.\n", w.Workers, n.RPS/one.RPS)
+		}
+	}
+	var ratios []string
+	for _, p := range w.Points {
+		if p.Workers == w.Workers && p.Batching {
+			if off, ok := w.Find(w.Workers, false, p.Streams); ok {
+				ratios = append(ratios, fmt.Sprintf("%.2f× at %d", p.RPS/off.RPS, p.Streams))
+			}
+		}
+	}
+	if len(ratios) > 0 {
+		fmt.Fprintf(&b, "Batching on / off with %d workers (MaxBatchSize %d, MaxDelay %v): %s streams.\n", w.Workers, w.BatchMax, w.BatchDelay, strings.Join(ratios, ", "))
+	}
+	return b.String()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+const (
+	beginMark = "<!-- BEGIN GENERATED by swapwire-bench: do not edit between these markers -->"
+	endMark   = "<!-- END GENERATED -->"
+)
+
+// markdown is the generated part of docs/benchmarks.md.
+func (r *Report) markdown() string {
+	var b strings.Builder
+	b.WriteString(beginMark + "\n\n")
+	fmt.Fprintf(&b, "Run of %s (%s): `swapwire-bench %s`, %.0f s in all. Machine: %d CPUs (%s), %s, %s. ",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), map[bool]string{true: "quick run: small counts, figures indicative only", false: "default counts"}[r.Quick],
+		strings.Join(r.Args, " "), r.Elapsed.Seconds(), r.CPUs, r.CPUModel, r.Kernel, r.Go)
+	if r.Pinned {
+		b.WriteString("Servers pinned to CPU 0 (`taskset -c 0`, so GOMAXPROCS=1), the load generator to CPU 1; the Python workers' server is not pinned.\n\n")
+	} else {
+		b.WriteString("Not pinned: servers and load generator share every CPU.\n\n")
+	}
+	b.WriteString("![latency versus throughput](benchmarks.svg)\n\n")
+	var sections []interface{ markdown() string }
+	if r.Overhead != nil {
+		sections = append(sections, r.Overhead)
+	}
+	if r.Swap != nil {
+		sections = append(sections, r.Swap)
+	}
+	if r.Batching != nil {
+		sections = append(sections, r.Batching)
+	}
+	if r.Workers != nil {
+		sections = append(sections, r.Workers)
+	}
+	for _, s := range sections {
+		b.WriteString(s.markdown())
+		b.WriteString("\n")
+	}
+	b.WriteString(endMark + "\n")
+	return b.String()
+}
+
+const skeleton = `# Benchmarks
+
+Regenerate with ` + "`go run ./bench/cmd/swapwire-bench all -out docs/`" + ` from the repository root;
+the text between the markers below is rewritten, the rest of this page is kept.
+
+`
+
+// write updates dir/benchmarks.md (only between the markers) and writes
+// dir/benchmarks.svg.
+func (r *Report) write(dir string) error {
+	mdPath := filepath.Join(dir, "benchmarks.md")
+	old, err := os.ReadFile(mdPath)
+	if os.IsNotExist(err) {
+		old, err = []byte(skeleton+beginMark+"\n"+endMark+"\n"), nil
+	}
+	if err != nil {
+		return err
+	}
+	i, j := bytes.Index(old, []byte(beginMark)), bytes.Index(old, []byte(endMark))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no generated section (markers %q ... %q)", mdPath, beginMark, endMark)
+	}
+	var md bytes.Buffer
+	md.Write(old[:i])
+	md.WriteString(r.markdown())
+	md.Write(bytes.TrimPrefix(old[j+len(endMark):], []byte("\n")))
+	if err := os.WriteFile(mdPath, md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	var svg bytes.Buffer
+	if err := chart.Write(&svg, r.panels()...); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "benchmarks.svg"), svg.Bytes(), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s and %s", mdPath, filepath.Join(dir, "benchmarks.svg"))
+	return nil
+}
+
+func msf(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func statSeries(name string, stats []Stat, p99, dashed bool) chart.Series {
+	s := chart.Series{Name: name, Dashed: dashed}
+	for _, st := range stats {
+		y := st.P50
+		if p99 {
+			y = st.P99
+		}
+		s.Points = append(s.Points, chart.Point{X: st.RPS, Y: msf(y), Label: fmt.Sprintf("c=%d", st.Streams)})
+	}
+	return s
+}
+
+// panels are the latency-versus-throughput charts: one point per
+// concurrency, p50 solid and p99 dashed.
+func (r *Report) panels() []chart.Panel {
+	var ps []chart.Panel
+	if o := r.Overhead; o != nil {
+		var bare, sw []Stat
+		for _, l := range o.Levels {
+			bare, sw = append(bare, l.Bare), append(sw, l.Swapwire)
+		}
+		ps = append(ps, chart.Panel{
+			Title: "Overhead: bare grpc-go vs Swapwire, 64-float echo", XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
+			Series: []chart.Series{statSeries("bare p50", bare, false, false), statSeries("Swapwire p50", sw, false, false),
+				statSeries("bare p99", bare, true, true), statSeries("Swapwire p99", sw, true, true)},
+		})
+	}
+	if bt := r.Batching; bt != nil {
+		var off, on []Stat
+		for _, l := range bt.Levels {
+			off, on = append(off, l.Off), append(on, l.On)
+		}
+		ps = append(ps, chart.Panel{
+			Title:  fmt.Sprintf("Batching, Go model (%v per call + %v per item)", bt.CallCost, bt.ItemCost),
+			XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
+			Series: []chart.Series{statSeries("off p50", off, false, false), statSeries("on p50", on, false, false),
+				statSeries("off p99", off, true, true), statSeries("on p99", on, true, true)},
+		})
+	}
+	if w := r.Workers; w != nil && w.Skipped == "" {
+		var off, on, one []Stat
+		for _, p := range w.Points {
+			switch {
+			case p.Workers == 1:
+				one = append(one, p.Stat)
+			case p.Batching:
+				on = append(on, p.Stat)
+			default:
+				off = append(off, p.Stat)
+			}
+		}
+		ps = append(ps, chart.Panel{
+			Title:  fmt.Sprintf("Python workers, sklearn digits (%d workers unless noted)", w.Workers),
+			XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
+			Series: []chart.Series{statSeries("batching off p50", off, false, false), statSeries("batching on p50", on, false, false),
+				statSeries("batching off p99", off, true, true), statSeries("batching on p99", on, true, true),
+				statSeries("1 worker p99", one, true, true)},
+		})
+	}
+	return ps
+}

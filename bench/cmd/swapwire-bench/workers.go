@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/swapwire/swapwire/bench/loadgen"
+	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
+)
+
+type workersOpts struct {
+	python     string
+	example    string
+	workers    int
+	streams    string
+	conns      int
+	requests   int64
+	batchMax   int
+	batchDelay time.Duration
+	maxTime    time.Duration
+}
+
+func workersFlags(fs *flag.FlagSet) *workersOpts {
+	o := &workersOpts{}
+	fs.StringVar(&o.python, "python", "", "workers: the Python with scikit-learn and grpcio (default: the first of python3, /usr/bin/python3 that imports both)")
+	fs.StringVar(&o.example, "example", "examples/sklearn-digits", "workers: the sklearn-digits example directory")
+	fs.IntVar(&o.workers, "workers", numCPUTotal(), "workers: N, the worker processes compared with 1")
+	fs.StringVar(&o.streams, "workers-streams", "1,16,64", "workers: concurrent streams for batching off vs on")
+	fs.IntVar(&o.conns, "workers-conns", 2, "workers: gRPC connections")
+	fs.Int64Var(&o.requests, "workers-requests", 3000, "workers: requests per point (a quarter of it at 1 stream)")
+	fs.IntVar(&o.batchMax, "workers-batch-max", 32, "workers: BatchConfig.MaxBatchSize when on")
+	fs.DurationVar(&o.batchDelay, "workers-batch-delay", time.Millisecond, "workers: BatchConfig.MaxDelay when on")
+	fs.DurationVar(&o.maxTime, "workers-max-time", 20*time.Second, "workers: time cap per point")
+	return o
+}
+
+// WorkersPoint is one measured configuration of the Python worker pool.
+type WorkersPoint struct {
+	Workers  int
+	Batching bool
+	Stat
+}
+
+type WorkersResult struct {
+	Skipped    string // why the benchmark did not run, if it did not
+	Python     string
+	Workers    int
+	Conns      int
+	BatchMax   int
+	BatchDelay time.Duration
+	Points     []WorkersPoint
+	Load       [2]string
+}
+
+// Find returns the point for a configuration.
+func (w *WorkersResult) Find(workers int, batching bool, streams int) (WorkersPoint, bool) {
+	for _, p := range w.Points {
+		if p.Workers == workers && p.Batching == batching && p.Streams == streams {
+			return p, true
+		}
+	}
+	return WorkersPoint{}, false
+}
+
+func findPython(flagValue string) (string, error) {
+	cands := []string{"python3", "/usr/bin/python3"}
+	if flagValue != "" {
+		cands = []string{flagValue}
+	}
+	var errs []error
+	for _, p := range cands {
+		out, err := exec.Command(p, "-c", "import sklearn, grpc, google.protobuf").CombinedOutput()
+		if err == nil {
+			if abs, err := exec.LookPath(p); err == nil {
+				return abs, nil
+			}
+			return p, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %v: %s", p, err, lastLine(string(out))))
+	}
+	return "", errors.Join(errs...)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func runWorkers(c common, o *workersOpts, rep *Report) error {
+	res := &WorkersResult{Workers: o.workers, Conns: o.conns, BatchMax: o.batchMax, BatchDelay: o.batchDelay}
+	rep.Workers = res
+	res.Load[0] = loadAvg()
+	levels, err := parseInts(o.streams)
+	if err != nil {
+		return err
+	}
+	py, err := findPython(o.python)
+	if err != nil {
+		res.Skipped = "no Python with scikit-learn, grpcio and protobuf (apt-get install python3-sklearn python3-grpcio python3-protobuf)"
+		logf("workers: skipped: %v", err)
+		fmt.Println(res.markdown())
+		return nil
+	}
+	res.Python = py
+	example, err := filepath.Abs(o.example)
+	if err != nil {
+		return err
+	}
+	script := filepath.Join(example, "worker.py")
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("workers: %w (run from the repository root or set -example)", err)
+	}
+	samples, err := readSamples(filepath.Join(example, "samples.json"))
+	if err != nil {
+		return fmt.Errorf("workers: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "swapwire-bench-digits-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	modelDir := filepath.Join(tmp, "1")
+	logf("workers: training the digits model with %s", py)
+	if out, err := exec.Command(py, filepath.Join(example, "train.py"), "--out", modelDir).CombinedOutput(); err != nil {
+		return fmt.Errorf("workers: train.py: %v: %s", err, out)
+	}
+	reqs := o.requests
+	if c.quick {
+		reqs = 400
+	}
+	cpus := ""
+	if c.pin {
+		cpus = allCPUs() // the workers need every CPU; the load generator stays on its own
+	}
+	call := digitsCall(samples)
+	type setup struct {
+		workers  int
+		batching bool
+		levels   []int
+	}
+	setups := []setup{{1, false, []int{16}}, {o.workers, false, levels}, {o.workers, true, levels}}
+	for _, s := range setups {
+		args := []string{"-kind", "workers", "-workers", fmt.Sprint(s.workers), "-python", py, "-script", script, "-model-dir", modelDir}
+		if s.batching {
+			args = append(args, "-batching", "-batch-max", fmt.Sprint(o.batchMax), "-batch-delay", o.batchDelay.String())
+		}
+		name := fmt.Sprintf("%d workers, batching %v", s.workers, s.batching)
+		logf("workers: starting a Swapwire server with %s", name)
+		srv, err := startChild(name, cpus, o.conns, args...)
+		if err != nil {
+			return err
+		}
+		if _, err := loadgen.Run(loadgen.Config{Streams: 16, Requests: 300, MaxTime: o.maxTime}, srv.conns, call); err != nil {
+			srv.stop()
+			return err
+		}
+		for _, streams := range s.levels {
+			n := reqs
+			if streams == 1 {
+				n = max(reqs/4, 1)
+			}
+			r, err := loadgen.Run(loadgen.Config{Streams: streams, Requests: n, MaxTime: o.maxTime}, srv.conns, call)
+			if err != nil {
+				srv.stop()
+				return err
+			}
+			logf("workers: %s, %d streams: %v", name, streams, r)
+			if r.Failures > 0 {
+				logf("workers: first failure: %v", r.FirstErr)
+			}
+			res.Points = append(res.Points, WorkersPoint{Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r})})
+		}
+		srv.stop()
+	}
+	res.Load[1] = loadAvg()
+	fmt.Println(res.markdown())
+	return nil
+}
+
+type sample struct {
+	Label  int64   `json:"label"`
+	Pixels []int64 `json:"pixels"`
+}
+
+func readSamples(path string) ([]sample, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		Samples []sample `json:"samples"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(f.Samples) == 0 {
+		return nil, fmt.Errorf("%s: no samples", path)
+	}
+	return f.Samples, nil
+}
+
+// digitsCall sends the samples in turn and checks that each answer is one
+// digit label with ten scores.
+func digitsCall(samples []sample) loadgen.Call {
+	reqs := make([]*swapwirev1.PredictRequest, len(samples))
+	for i, s := range samples {
+		reqs[i] = &swapwirev1.PredictRequest{Model: "digits", Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: s.Pixels}}}}
+	}
+	return func(ctx context.Context, conn grpc.ClientConnInterface, _ int, seq int64) error {
+		resp, err := swapwirev1.NewPredictionServiceClient(conn).Predict(ctx, reqs[seq%int64(len(reqs))])
+		if err != nil {
+			return err
+		}
+		if len(resp.GetOutput().GetInts().GetValues()) != 1 || len(resp.GetScores()) != 10 {
+			return fmt.Errorf("unexpected answer %v", resp)
+		}
+		return nil
+	}
+}
