@@ -142,12 +142,17 @@ func (m *model) report(isDefault bool) *swapwirev1.ModelStatus {
 	return st
 }
 
-func (ms *modelService) modelStatus(name string) *swapwirev1.ModelStatus {
-	m, err := ms.s.mgr.lookup(name)
-	if err != nil {
-		return &swapwirev1.ModelStatus{Name: name}
+// modelStatus reports a model after an admin write: the policy fields come
+// from the policy just written, the rest from the server, which may not
+// have acted on it yet.
+func (ms *modelService) modelStatus(name string, p modelstore.Policy) *swapwirev1.ModelStatus {
+	st := &swapwirev1.ModelStatus{Name: name}
+	if m, err := ms.s.mgr.lookup(name); err == nil {
+		st = m.report(name == ms.s.mgr.defaultModel())
 	}
-	return m.report(name == ms.s.mgr.defaultModel())
+	st.PinnedVersion = p.Pinned
+	st.Labels = p.Labels
+	return st
 }
 
 func (ms *modelService) SwitchModel(ctx context.Context, req *swapwirev1.SwitchModelRequest) (*swapwirev1.SwitchModelResponse, error) {
@@ -176,7 +181,7 @@ func (ms *modelService) SwitchModel(ctx context.Context, req *swapwirev1.SwitchM
 	}
 	ms.s.cfg.logger.Info("model switched", "model", req.GetModel(), "pinned", req.GetVersion())
 	ms.s.mgr.kickAll()
-	return &swapwirev1.SwitchModelResponse{Status: ms.modelStatus(req.GetModel())}, nil
+	return &swapwirev1.SwitchModelResponse{Status: ms.modelStatus(req.GetModel(), p)}, nil
 }
 
 func (ms *modelService) requireVersion(ctx context.Context, model string, v int64) error {
@@ -228,7 +233,7 @@ func (ms *modelService) SetLabel(ctx context.Context, req *swapwirev1.SetLabelRe
 	}
 	ms.s.cfg.logger.Info("label set", "model", req.GetModel(), "label", req.GetLabel(), "version", req.GetVersion())
 	ms.s.mgr.kickAll()
-	return &swapwirev1.SetLabelResponse{Status: ms.modelStatus(req.GetModel())}, nil
+	return &swapwirev1.SetLabelResponse{Status: ms.modelStatus(req.GetModel(), p)}, nil
 }
 
 func (ms *modelService) Rollback(ctx context.Context, req *swapwirev1.RollbackRequest) (*swapwirev1.RollbackResponse, error) {

@@ -30,6 +30,34 @@ type Object struct {
 	Strings []string  `json:"strings,omitempty"`
 }
 
+// MarshalJSON writes the one field that is set, even when it is an empty
+// array (which the omitempty tags would drop).
+func (o Object) MarshalJSON() ([]byte, error) {
+	switch {
+	case o.Text != nil:
+		return json.Marshal(struct {
+			Text string `json:"text"`
+		}{*o.Text})
+	case o.Bytes != nil:
+		return json.Marshal(struct {
+			Bytes []byte `json:"bytes"`
+		}{o.Bytes})
+	case o.Ints != nil:
+		return json.Marshal(struct {
+			Ints []int64 `json:"ints"`
+		}{o.Ints})
+	case o.Floats != nil:
+		return json.Marshal(struct {
+			Floats []float64 `json:"floats"`
+		}{o.Floats})
+	case o.Strings != nil:
+		return json.Marshal(struct {
+			Strings []string `json:"strings"`
+		}{o.Strings})
+	}
+	return []byte("{}"), nil
+}
+
 // Example is one line of a warm-up or evaluation file.
 type Example struct {
 	Object
@@ -50,11 +78,11 @@ func FromValue(v predict.Value) Object {
 			o.Bytes = []byte{}
 		}
 	case predict.KindInts:
-		o.Ints = v.Ints()
+		o.Ints = nonNil(v.Ints())
 	case predict.KindFloats:
-		o.Floats = v.Floats()
+		o.Floats = nonNil(v.Floats())
 	case predict.KindStrings:
-		o.Strings = v.Strings()
+		o.Strings = nonNil(v.Strings())
 	}
 	return o
 }
@@ -141,4 +169,11 @@ func parseLabel(raw json.RawMessage) (predict.Value, error) {
 		return predict.Value{}, fmt.Errorf("label: %w", err)
 	}
 	return o.Value()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

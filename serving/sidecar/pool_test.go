@@ -469,7 +469,13 @@ func TestPoolCloseLeavesNoProcess(t *testing.T) {
 			if err := p.Close(); err != nil {
 				t.Fatal("second Close:", err)
 			}
+			// Close reaps the workers; their children are the kernel's to
+			// reap after the group's SIGKILL, so give that a moment.
+			deadline := time.Now().Add(5 * time.Second)
 			for _, pid := range pids {
+				for !gone(pid) && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond) // no signal for another process's exit
+				}
 				if !gone(pid) {
 					t.Errorf("pid %d survived Close", pid)
 				}

@@ -13,3 +13,5 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 func terminate(p *os.Process) { _ = p.Kill() }
 
 func kill(p *os.Process) { _ = p.Kill() }
+
+func killGroup(*os.Process) {}

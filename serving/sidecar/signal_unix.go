@@ -17,3 +17,7 @@ func kill(p *os.Process) {
 		_ = p.Kill()
 	}
 }
+
+// killGroup sends SIGKILL to what is left of the worker's process group
+// after the worker itself exited.
+func killGroup(p *os.Process) { _ = syscall.Kill(-p.Pid, syscall.SIGKILL) }

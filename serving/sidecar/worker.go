@@ -292,6 +292,9 @@ func (w *worker) stop(timeout time.Duration) {
 		}
 		t.Stop()
 	}
+	// Children the worker left in its group (a SIGTERM they ignored or
+	// have not acted on yet) go with it.
+	killGroup(w.proc)
 	w.closeConn()
 }
 
