@@ -48,9 +48,27 @@ lint: ## go vet, buf lint and buf format
 	buf format -d --exit-code
 
 .PHONY: test
-test: lint checkgenerate ## lint, check generated code, run every Go and Python test (Go with -race)
+test: lint checkgenerate ## lint, check generated code, run every Go and Python test (Go with -race), fuzz briefly
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-python
+	$(MAKE) fuzz FUZZTIME=5s
+
+# Every decoder's fuzz target, as package:target.
+FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
+	./internal/rekcurdconv:FuzzParseOption ./internal/oip:FuzzDecodeInputs \
+	./internal/jsonvalue:FuzzParseLabeledExample
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" | tail -1; \
+	done
+
+.PHONY: breaking
+breaking: ## fail when the protos break wire compatibility with main
+	buf breaking --against '.git#branch=main'
 
 .PHONY: test-python
 test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn)
