@@ -101,13 +101,13 @@ func New(bp predict.BatchPredictor, cfg Config) *Batcher {
 	return b
 }
 
-// call is one Predict waiting for its answer.
+// call is one queued Predict waiting for its answer.
 type call struct {
 	ctx   context.Context
 	req   predict.Request
 	enq   time.Time
 	state callState
-	fl    *flight      // set when the call's batch is taken
+	fl    *flight      // set when the call's batch is taken; nil in a batch of one
 	done  chan outcome // buffered; receives exactly one outcome unless gone
 }
 
@@ -149,32 +149,27 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 	if k >= numKinds {
 		return predict.Result{}, predict.InvalidArgument("batch: unknown input kind %v", in.Kind())
 	}
-	c := &call{ctx: ctx, req: predict.Request{Input: in, Option: opt}, done: make(chan outcome, 1)}
-
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return predict.Result{}, predict.Errorf(codes.Unavailable, "batch: closed")
 	}
-	c.enq = time.Now()
 	if b.busy < b.slots && len(b.queues[k]) == 0 {
 		// Idle: nothing of this kind to wait for, and a slot to run on.
-		c.state = stateRunning
-		batch := []*call{c}
-		b.startLocked(batch)
+		b.busy++
 		b.mu.Unlock()
-		b.obs.queued(0)
-	} else {
-		if b.queued >= b.maxQueue {
-			b.mu.Unlock()
-			return predict.Result{}, predict.Errorf(codes.ResourceExhausted, "batch: queue full (%d requests)", b.maxQueue)
-		}
-		b.queues[k] = append(b.queues[k], c)
-		b.queued++
-		b.obs.queueLen(b.queued)
-		b.dispatchLocked()
-		b.mu.Unlock()
+		return b.runAlone(ctx, predict.Request{Input: in, Option: opt})
 	}
+	if b.queued >= b.maxQueue {
+		b.mu.Unlock()
+		return predict.Result{}, predict.Errorf(codes.ResourceExhausted, "batch: queue full (%d requests)", b.maxQueue)
+	}
+	c := &call{ctx: ctx, req: predict.Request{Input: in, Option: opt}, enq: time.Now(), done: make(chan outcome, 1)}
+	b.queues[k] = append(b.queues[k], c)
+	b.queued++
+	b.obs.queueLen(b.queued)
+	b.dispatchLocked()
+	b.mu.Unlock()
 
 	select {
 	case o := <-c.done:
@@ -192,26 +187,48 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 		}
 		c.state = stateGone
 	case stateRunning:
-		c.fl.waiting--
-		if c.fl.waiting == 0 {
-			c.fl.cancel()
+		if c.fl != nil {
+			c.fl.waiting--
+			if c.fl.waiting == 0 {
+				c.fl.cancel()
+			}
 		}
 	}
 	b.mu.Unlock()
 	return predict.Result{}, ctx.Err()
 }
 
-// startLocked marks batch as running on a slot, builds its context and
-// starts a goroutine to run it.
+// runAlone runs one request that found the Batcher idle, in the caller's
+// goroutine and with the caller's context, as a batch of one. The caller
+// has taken a slot.
+func (b *Batcher) runAlone(ctx context.Context, req predict.Request) (predict.Result, error) {
+	b.obs.queued(0)
+	b.obs.batch(1)
+	res, err := b.predictBatch(ctx, []predict.Request{req})
+	o := split(1, res, err).of(0)
+	b.mu.Lock()
+	b.busy--
+	b.dispatchLocked()
+	b.checkDrainedLocked()
+	b.mu.Unlock()
+	return o.res, o.err
+}
+
+// startLocked marks batch as running on a slot and starts a goroutine to
+// run it.
 func (b *Batcher) startLocked(batch []*call) {
 	b.busy++
-	b.prepareLocked(batch)
+	prepareLocked(batch)
 	go b.run(batch)
 }
 
-// prepareLocked gives batch its flight: a context without the callers'
-// cancellation, ending at the latest of their deadlines.
-func (b *Batcher) prepareLocked(batch []*call) {
+// prepareLocked gives a batch of many its flight: a context without the
+// callers' cancellation, ending at the latest of their deadlines. A batch of
+// one simply uses its caller's context.
+func prepareLocked(batch []*call) {
+	if len(batch) == 1 {
+		return
+	}
 	base := context.WithoutCancel(batch[0].ctx)
 	var latest time.Time
 	for _, c := range batch {
@@ -332,7 +349,7 @@ func (b *Batcher) run(batch []*call) {
 			if len(next) > 0 {
 				batch = next
 				b.busy++
-				b.prepareLocked(batch)
+				prepareLocked(batch)
 				break
 			}
 		}
@@ -347,44 +364,72 @@ func (b *Batcher) run(batch []*call) {
 
 // exec calls PredictBatch and delivers each request its outcome.
 func (b *Batcher) exec(batch []*call) {
-	fl := batch[0].fl
+	ctx, cancel := batch[0].ctx, context.CancelFunc(nil)
+	if fl := batch[0].fl; fl != nil {
+		ctx, cancel = fl.ctx, fl.cancel
+	}
 	reqs := make([]predict.Request, len(batch))
 	for i, c := range batch {
 		reqs[i] = c.req
 	}
 	b.obs.batch(len(batch))
-	res, err := b.predictBatch(fl.ctx, reqs)
-	fl.cancel()
+	res, err := b.predictBatch(ctx, reqs)
+	if cancel != nil {
+		cancel()
+	}
+	a := split(len(batch), res, err)
+	for i, c := range batch {
+		c.done <- a.of(i)
+	}
+}
 
+// answer is PredictBatch's answer, checked.
+type answer struct {
+	res    []predict.Result
+	whole  error              // fails every request
+	items  predict.ItemErrors // per request, when not nil
+	resErr error              // fails the requests without an item error
+}
+
+// split checks PredictBatch's answer for n requests.
+func split(n int, res []predict.Result, err error) answer {
+	a := answer{res: res}
 	var items predict.ItemErrors
 	switch {
-	case err == nil && len(res) != len(batch):
-		err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d results for %d requests", len(res), len(batch))
+	case err == nil:
+		if len(res) != n {
+			a.whole = wrongCount("results", len(res), n)
+		}
 	case errors.As(err, &items):
-		if len(items) != len(batch) {
-			err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d item errors for %d requests", len(items), len(batch))
+		if len(items) != n {
+			a.whole = wrongCount("item errors", len(items), n)
 			break
 		}
-		for i, c := range batch {
-			o := outcome{err: items[i]}
-			if o.err == nil {
-				if len(res) == len(batch) {
-					o.res = res[i]
-				} else {
-					o.err = predict.Errorf(codes.Internal, "batch: PredictBatch returned %d results for %d requests", len(res), len(batch))
-				}
-			}
-			c.done <- o
+		a.items = items
+		if len(res) != n {
+			a.resErr = wrongCount("results", len(res), n)
 		}
-		return
+	default:
+		a.whole = err
 	}
-	for i, c := range batch {
-		if err != nil {
-			c.done <- outcome{err: err}
-		} else {
-			c.done <- outcome{res: res[i]}
-		}
+	return a
+}
+
+func wrongCount(what string, got, want int) error {
+	return predict.Errorf(codes.Internal, "batch: PredictBatch returned %d %s for %d requests", got, what, want)
+}
+
+// of returns request i's outcome.
+func (a answer) of(i int) outcome {
+	switch {
+	case a.whole != nil:
+		return outcome{err: a.whole}
+	case a.items != nil && a.items[i] != nil:
+		return outcome{err: a.items[i]}
+	case a.resErr != nil:
+		return outcome{err: a.resErr}
 	}
+	return outcome{res: a.res[i]}
 }
 
 // predictBatch calls PredictBatch, turning a panic into an Internal error.

@@ -514,3 +514,30 @@ func TestUnknownKindIsInvalid(t *testing.T) {
 		t.Fatalf("model got %q", got)
 	}
 }
+
+// TestContextEndingAsSlotFrees races a caller leaving against its batch
+// being formed: whichever wins, the caller gets its context's error and the
+// model never sees its request.
+func TestContextEndingAsSlotFrees(t *testing.T) {
+	for range 50 {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFake()
+			b := batch.New(f, batch.Config{MaxDelay: -1})
+			defer b.Close()
+			startText(b, "block")
+			synctest.Wait()
+			ctx, cancel := context.WithCancel(context.Background())
+			gone := start(b, ctx, predict.Text("gone"))
+			synctest.Wait()
+			kept := startText(b, "kept")[0]
+			cancel()
+			f.block <- struct{}{}
+			synctest.Wait()
+			wantCode(t, gone, codes.Canceled)
+			wantLabel(t, kept, "r:kept")
+			if got := f.texts(t, 1); !slices.Equal(got, []string{"kept"}) {
+				t.Fatalf("second batch %q, want [kept]", got)
+			}
+		})
+	}
+}
