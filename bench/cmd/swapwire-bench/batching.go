@@ -18,6 +18,8 @@ type batchingOpts struct {
 	batchMax   int
 	batchDelay time.Duration
 	maxTime    time.Duration
+	slots      int
+	gomaxprocs int
 }
 
 func batchingFlags(fs *flag.FlagSet) *batchingOpts {
@@ -31,12 +33,15 @@ func batchingFlags(fs *flag.FlagSet) *batchingOpts {
 	fs.IntVar(&o.batchMax, "batching-max", 32, "batching: BatchConfig.MaxBatchSize when on")
 	fs.DurationVar(&o.batchDelay, "batching-delay", time.Millisecond, "batching: BatchConfig.MaxDelay when on")
 	fs.DurationVar(&o.maxTime, "batching-max-time", 15*time.Second, "batching: time cap per round")
+	fs.IntVar(&o.slots, "batching-slots", 1, "batching: BatchConfig.Slots when on (0: one per CPU)")
+	fs.IntVar(&o.gomaxprocs, "batching-gomaxprocs", 2, "batching: GOMAXPROCS of the server (0: the runtime's default, 1 when pinned)")
 	return o
 }
 
 // BatchLevel compares batching off and on at one concurrency.
 type BatchLevel struct {
-	Off, On Stat
+	Off, On   Stat
+	MeanBatch float64 // requests per batch with batching on
 }
 
 // Ratio is the throughput with batching over without.
@@ -66,14 +71,18 @@ func runBatching(c common, o *batchingOpts, rep *Report) error {
 	}
 	res := &BatchingResult{Conns: o.conns, CallCost: o.callCost, ItemCost: o.itemCost, BatchMax: o.batchMax, BatchDelay: o.batchDelay}
 	res.Load[0] = loadAvg()
-	cost := []string{"-kind", "batch", "-call-cost", o.callCost.String(), "-item-cost", o.itemCost.String()}
+	var env []string
+	if o.gomaxprocs > 0 {
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", o.gomaxprocs))
+	}
+	cost := []string{"-kind", "batch", "-batch-slots", fmt.Sprint(o.slots), "-call-cost", o.callCost.String(), "-item-cost", o.itemCost.String()}
 	logf("batching: starting two Swapwire servers, batching off and on (cpus %q)", cpus)
-	off, err := startChild("batching off", cpus, o.conns, cost...)
+	off, err := startChild("batching off", cpus, env, o.conns, cost...)
 	if err != nil {
 		return err
 	}
 	defer off.stop()
-	on, err := startChild("batching on", cpus, o.conns, append(cost, "-batching", "-batch-max", fmt.Sprint(o.batchMax), "-batch-delay", o.batchDelay.String())...)
+	on, err := startChild("batching on", cpus, env, o.conns, append(cost, "-batching", "-batch-max", fmt.Sprint(o.batchMax), "-batch-delay", o.batchDelay.String())...)
 	if err != nil {
 		return err
 	}
@@ -91,6 +100,7 @@ func runBatching(c common, o *batchingOpts, rep *Report) error {
 			n = max(reqs/4, 1)
 		}
 		var results [2][]loadgen.Result
+		n0, items0, _ := on.batches()
 		for round := range rounds {
 			order := []int{0, 1}
 			if round%2 == 1 {
@@ -108,8 +118,11 @@ func runBatching(c common, o *batchingOpts, rep *Report) error {
 			}
 		}
 		lvl := BatchLevel{Off: medianStat(streams, results[0]), On: medianStat(streams, results[1])}
-		logf("batching: %d streams: off %.0f req/s p99 %v; on %.0f req/s p99 %v; ratio %.2f",
-			streams, lvl.Off.RPS, loadgen.Round(lvl.Off.P99), lvl.On.RPS, loadgen.Round(lvl.On.P99), lvl.Ratio())
+		if n1, items1, err := on.batches(); err == nil && n1 > n0 {
+			lvl.MeanBatch = (items1 - items0) / float64(n1-n0)
+		}
+		logf("batching: %d streams: off %.0f req/s p99 %v; on %.0f req/s p99 %v, mean batch %.1f; ratio %.2f",
+			streams, lvl.Off.RPS, loadgen.Round(lvl.Off.P99), lvl.On.RPS, loadgen.Round(lvl.On.P99), lvl.MeanBatch, lvl.Ratio())
 		res.Levels = append(res.Levels, lvl)
 	}
 	res.Load[1] = loadAvg()

@@ -42,6 +42,7 @@ type childOpts struct {
 	batching   bool
 	batchMax   int
 	batchDelay time.Duration
+	batchSlots int
 	callCost   time.Duration
 	itemCost   time.Duration
 	workers    int
@@ -57,6 +58,7 @@ func serveChild(args []string) error {
 	fs.StringVar(&o.kind, "kind", "", "bare, swapwire, swap, batch or workers")
 	fs.BoolVar(&o.batching, "batching", false, "turn on serving.WithBatching")
 	fs.IntVar(&o.batchMax, "batch-max", 32, "BatchConfig.MaxBatchSize")
+	fs.IntVar(&o.batchSlots, "batch-slots", 0, "BatchConfig.Slots")
 	fs.DurationVar(&o.batchDelay, "batch-delay", time.Millisecond, "BatchConfig.MaxDelay")
 	fs.DurationVar(&o.callCost, "call-cost", 200*time.Microsecond, "batch: busy work per call")
 	fs.DurationVar(&o.itemCost, "item-cost", 5*time.Microsecond, "batch: busy work per item")
@@ -72,11 +74,12 @@ func serveChild(args []string) error {
 		return err
 	}
 	var stop func()
+	reg := prometheus.NewRegistry()
 	switch o.kind {
 	case "bare":
 		stop = serveBare(lis)
 	default:
-		stop, err = serveSwapwire(o, lis)
+		stop, err = serveSwapwire(o, lis, reg)
 		if err != nil {
 			lis.Close()
 			return err
@@ -92,6 +95,9 @@ func serveChild(args []string) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			fmt.Printf("MEM %d %d\n", vmRSSkB(os.Getpid()), ms.HeapInuse)
+		case "batches":
+			n, sum := histogram(reg, "swapwire_batch_size")
+			fmt.Printf("BATCHES %d %g\n", n, sum)
 		case "quit":
 			stop()
 			return nil
@@ -129,14 +135,13 @@ func echoPredictor() predict.Predictor {
 	})
 }
 
-func serveSwapwire(o childOpts, lis net.Listener) (func(), error) {
+func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (func(), error) {
 	tmp, err := os.MkdirTemp("", "swapwire-bench-")
 	if err != nil {
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	reg := prometheus.NewRegistry()
 	opts := []serving.Option{serving.WithLogger(logger), serving.WithRegisterer(reg)}
 	var factory serving.Factory
 	var store modelstore.Store
@@ -179,7 +184,7 @@ func serveSwapwire(o childOpts, lis net.Listener) (func(), error) {
 		return nil, fmt.Errorf("unknown kind %q", o.kind)
 	}
 	if o.batching {
-		opts = append(opts, serving.WithBatching(serving.BatchConfig{MaxBatchSize: o.batchMax, MaxDelay: o.batchDelay}))
+		opts = append(opts, serving.WithBatching(serving.BatchConfig{MaxBatchSize: o.batchMax, MaxDelay: o.batchDelay, Slots: o.batchSlots}))
 	}
 	srv, err := serving.New(factory, store, opts...)
 	if err != nil {
@@ -302,4 +307,25 @@ func vmRSSkB(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// histogram returns the sample count and sum of a histogram, over all its
+// label values.
+func histogram(g prometheus.Gatherer, name string) (n uint64, sum float64) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				n += h.GetSampleCount()
+				sum += h.GetSampleSum()
+			}
+		}
+	}
+	return n, sum
 }

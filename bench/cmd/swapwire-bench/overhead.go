@@ -141,12 +141,12 @@ func runOverhead(c common, o *overheadOpts, rep *Report) error {
 	res := &OverheadResult{Conns: o.conns}
 	res.Load[0] = loadAvg()
 	logf("overhead: starting a bare grpc-go server and a Swapwire server (cpus %q)", cpus)
-	bare, err := startChild("bare", cpus, o.conns, "-kind", "bare")
+	bare, err := startChild("bare", cpus, nil, o.conns, "-kind", "bare")
 	if err != nil {
 		return err
 	}
 	defer bare.stop()
-	sw, err := startChild("swapwire", cpus, o.conns, "-kind", "swapwire")
+	sw, err := startChild("swapwire", cpus, nil, o.conns, "-kind", "swapwire")
 	if err != nil {
 		return err
 	}

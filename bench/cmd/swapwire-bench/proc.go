@@ -28,9 +28,10 @@ type child struct {
 }
 
 // startChild starts "swapwire-bench serve args..." on the given CPUs (a
-// taskset list; empty for no taskset), waits for its ready line and opens
+// taskset list; empty for no taskset) with env added to this process's
+// environment, waits for its ready line and opens
 // conns connections to it.
-func startChild(name, cpus string, conns int, args ...string) (*child, error) {
+func startChild(name, cpus string, env []string, conns int, args ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func startChild(name, cpus string, conns int, args ...string) (*child, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -127,4 +128,24 @@ func (c *child) stop() {
 func (c *child) kill() {
 	c.cmd.Process.Kill()
 	<-c.done
+}
+
+// batches returns how many batches the server ran and how many requests
+// they held in all, from its swapwire_batch_size histogram.
+func (c *child) batches() (n uint64, items float64, err error) {
+	if _, err := io.WriteString(c.stdin, "batches\n"); err != nil {
+		return 0, 0, err
+	}
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			return 0, 0, errors.New("server exited")
+		}
+		if _, err := fmt.Sscanf(line, "BATCHES %d %g", &n, &items); err != nil {
+			return 0, 0, fmt.Errorf("unexpected answer %q", line)
+		}
+		return n, items, nil
+	case <-time.After(30 * time.Second):
+		return 0, 0, errors.New("no answer to batches")
+	}
 }

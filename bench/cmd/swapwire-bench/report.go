@@ -136,9 +136,9 @@ func (r *BatchingResult) markdown() string {
 	b.WriteString("### Dynamic batching, Go model\n\n")
 	fmt.Fprintf(&b, "A Go BatchPredictor that burns %v of CPU per call plus %v per item; batching on is MaxBatchSize %d, MaxDelay %v, Slots default (one per CPU the server sees). %d connections; medians of %d alternated rounds. Load average before/after: %s / %s.\n\n",
 		r.CallCost, r.ItemCost, r.BatchMax, r.BatchDelay, r.Conns, r.Levels[0].Off.Rounds, r.Load[0], r.Load[1])
-	b.WriteString("| streams | off req/s | on req/s | ratio | off p50 | on p50 | off p99 | on p99 | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| streams | off req/s | on req/s | ratio | mean batch | off p50 | on p50 | off p99 | on p99 | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range r.Levels {
-		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %s | %s | %s | %s | %d / %d |\n", l.Off.Streams, l.Off.RPS, l.On.RPS, l.Ratio(),
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.1f | %s | %s | %s | %s | %d / %d |\n", l.Off.Streams, l.Off.RPS, l.On.RPS, l.Ratio(), l.MeanBatch,
 			ms(l.Off.P50), ms(l.On.P50), ms(l.Off.P99), ms(l.On.P99), l.Off.Failures, l.On.Failures)
 	}
 	return b.String()

@@ -72,7 +72,7 @@ func runSwap(c common, o *swapOpts, rep *Report) error {
 	res := &SwapResult{Streams: o.streams, Conns: o.conns, Blob: o.blob, Early: max(min(o.early, swaps), 1)}
 	res.Load[0] = loadAvg()
 	logf("swap: starting a Swapwire server on a local store with versions 1 and 2 (cpus %q)", cpus)
-	srv, err := startChild("swap", cpus, o.conns, "-kind", "swap", "-blob", fmt.Sprint(o.blob))
+	srv, err := startChild("swap", cpus, nil, o.conns, "-kind", "swap", "-blob", fmt.Sprint(o.blob))
 	if err != nil {
 		return err
 	}

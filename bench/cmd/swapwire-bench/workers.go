@@ -156,7 +156,7 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 		}
 		name := fmt.Sprintf("%d workers, batching %v", s.workers, s.batching)
 		logf("workers: starting a Swapwire server with %s", name)
-		srv, err := startChild(name, cpus, o.conns, args...)
+		srv, err := startChild(name, cpus, nil, o.conns, args...)
 		if err != nil {
 			return err
 		}
