@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -27,6 +28,34 @@ import (
 )
 
 const python = "/usr/bin/python3"
+
+// gathered returns the value of the metric with the model and version labels.
+func gathered(t *testing.T, reg *prometheus.Registry, name, model, version string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["model"] == model && labels["version"] == version {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no %s{model=%q,version=%q}", name, model, version)
+	return 0
+}
 
 // needPython skips (or, in CI, fails) when Debian's Python with grpcio is
 // missing; with sklearn it also requires scikit-learn.
@@ -149,7 +178,8 @@ func TestPythonWorkerKilledUnderLoad(t *testing.T) {
 	st := newLocal(t, t.TempDir())
 	publish(t, st, "m", 1, "v1")
 	var ps pools
-	ts := startServer(t, ps.factory(sidecar.Config{Command: pyModelCmd(t), Workers: 2, Model: "m"}), st)
+	reg := prometheus.NewRegistry()
+	ts := startServer(t, ps.factory(sidecar.Config{Command: pyModelCmd(t), Workers: 2, Model: "m"}), st, WithRegisterer(reg))
 	ts.waitServing(t, "m", 1)
 	pool := ps.last()
 
@@ -201,6 +231,9 @@ func TestPythonWorkerKilledUnderLoad(t *testing.T) {
 		if ws[0].PID != 0 && ws[0].PID != victim.PID && ws[0].State == sidecar.WorkerIdle && ws[1].State == sidecar.WorkerIdle {
 			if ws[0].Restarts != 1 {
 				t.Fatalf("slot restarted %d times", ws[0].Restarts)
+			}
+			if got := gathered(t, reg, "swapwire_worker_restarts_total", "m", "1"); got != 1 {
+				t.Fatalf("swapwire_worker_restarts_total = %v, want 1", got)
 			}
 			return
 		}

@@ -80,6 +80,9 @@ func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, erro
 		return nil, err
 	}
 	s.mgr = newManager(&s.cfg, store, factory, met)
+	if err := reg.Register(newWorkerCollector(s.mgr)); err != nil {
+		return nil, err
+	}
 	s.mgr.onState = s.updateHealth
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)

@@ -1,0 +1,65 @@
+package serving
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swapwire/swapwire/serving/sidecar"
+)
+
+// workerPool is implemented by predictors backed by worker processes.
+type workerPool interface {
+	Workers() []sidecar.WorkerInfo
+}
+
+// workerCollector reports the worker processes of every loaded version
+// whose predictor is a worker pool, read at scrape time.
+type workerCollector struct {
+	mgr      *manager
+	restarts *prometheus.Desc
+	workers  *prometheus.Desc
+}
+
+func newWorkerCollector(mg *manager) *workerCollector {
+	return &workerCollector{
+		mgr: mg,
+		restarts: prometheus.NewDesc("swapwire_worker_restarts_total",
+			"Worker process restarts since the version loaded.", []string{"model", "version"}, nil),
+		workers: prometheus.NewDesc("swapwire_workers",
+			"Worker processes by state (starting, idle, busy, restarting, failed, stopped).", []string{"model", "version", "state"}, nil),
+	}
+}
+
+func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.restarts
+	ch <- c.workers
+}
+
+func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.mgr.modelList() {
+		for num, v := range m.snap.Load().loaded {
+			wp, ok := v.p.(workerPool)
+			if !ok {
+				continue
+			}
+			ver := strconv.FormatInt(num, 10)
+			restarts := 0
+			states := map[string]int{}
+			for _, w := range wp.Workers() {
+				restarts += w.Restarts
+				states[w.State.String()]++
+			}
+			send(ch, c.restarts, prometheus.CounterValue, float64(restarts), m.name, ver)
+			for st, n := range states {
+				send(ch, c.workers, prometheus.GaugeValue, float64(n), m.name, ver, st)
+			}
+		}
+	}
+}
+
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	if m, err := prometheus.NewConstMetric(d, t, v, labels...); err == nil {
+		ch <- m
+	}
+}
