@@ -4,7 +4,8 @@
 // A [Batcher] runs at most Config.Slots batches at once. The rules, in order:
 //
 //   - Idle means no wait. A request that finds a slot free and no request of
-//     its kind queued is sent at once, as a batch of one.
+//     its kind queued is sent at once, as a batch of one, in its caller's
+//     goroutine and with its caller's context.
 //   - Otherwise it queues. Requests arriving while every slot is busy wait
 //     in a queue per input kind; inputs of different kinds never share a
 //     batch.
@@ -22,6 +23,12 @@
 //     at once too, and its result is dropped.
 //   - The queue is bounded: past Config.MaxQueue queued requests, Predict
 //     answers ResourceExhausted at once.
+//
+// MaxDelay is the price of batching: a request that queued behind busy slots
+// may wait up to MaxDelay after a slot frees, for its batch to fill. Choose
+// MaxBatchSize no larger than the number of requests that are really
+// concurrent, or a negative MaxDelay to send whatever is queued as soon as a
+// slot frees.
 //
 // PredictBatch gets a context that carries the values of the batch's first
 // request, ends at the latest deadline among the batch's requests (never, if
