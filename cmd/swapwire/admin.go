@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"google.golang.org/grpc"
 
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
@@ -33,19 +36,14 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	resp, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctx, &swapwirev1.ListModelsRequest{Model: *model})
-	if err != nil {
-		return err
-	}
-	printModels(stdout, resp.GetModels())
-	return nil
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctx, &swapwirev1.ListModelsRequest{Model: *model})
+		if err != nil {
+			return err
+		}
+		printModels(stdout, resp.GetModels())
+		return nil
+	})
 }
 
 func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
@@ -123,52 +121,47 @@ func runUpload(args []string, stdout, stderr io.Writer) error {
 	if _, err := archive.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	stream, err := swapwirev1.NewModelServiceClient(conn).UploadModel(ctx)
-	if err != nil {
-		return err
-	}
-	if err := stream.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Header{Header: &swapwirev1.UploadHeader{
-		Model: *model, Version: *version, Sha256: sum, Size: size,
-	}}}); err != nil {
-		return err
-	}
-	buf := make([]byte, *chunk)
-	var sent int64
-	for {
-		n, rerr := archive.Read(buf)
-		if n > 0 {
-			if err := stream.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Chunk{Chunk: buf[:n]}}); err != nil {
-				// The server ended the stream; CloseAndRecv has its reason.
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		stream, err := swapwirev1.NewModelServiceClient(conn).UploadModel(ctx)
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Header{Header: &swapwirev1.UploadHeader{
+			Model: *model, Version: *version, Sha256: sum, Size: size,
+		}}}); err != nil {
+			return err
+		}
+		buf := make([]byte, *chunk)
+		var sent int64
+		for {
+			n, rerr := archive.Read(buf)
+			if n > 0 {
+				if err := stream.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Chunk{Chunk: buf[:n]}}); err != nil {
+					// The server ended the stream; CloseAndRecv has its reason.
+					break
+				}
+				sent += int64(n)
+				if !*quiet {
+					progress(stderr, sent, size)
+				}
+			}
+			if errors.Is(rerr, io.EOF) {
 				break
 			}
-			sent += int64(n)
-			if !*quiet {
-				progress(stderr, sent, size)
+			if rerr != nil {
+				return rerr
 			}
 		}
-		if errors.Is(rerr, io.EOF) {
-			break
+		if !*quiet {
+			fmt.Fprintln(stderr)
 		}
-		if rerr != nil {
-			return rerr
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			return err
 		}
-	}
-	if !*quiet {
-		fmt.Fprintln(stderr)
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "uploaded %s version %d: %d files, %d bytes, sha256 %s\n", resp.GetModel(), resp.GetVersion(), files, resp.GetSize(), resp.GetSha256())
-	return nil
+		fmt.Fprintf(stdout, "uploaded %s version %d: %d files, %d bytes, sha256 %s\n", resp.GetModel(), resp.GetVersion(), files, resp.GetSize(), resp.GetSha256())
+		return nil
+	})
 }
 
 // progress draws a one-line progress bar.
@@ -270,19 +263,14 @@ func runSwitch(args []string, stdout, stderr io.Writer) error {
 	if *model == "" || (*version == 0) == !*latest {
 		return usageErr("want --model M and one of --version V or --latest")
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	resp, err := swapwirev1.NewModelServiceClient(conn).SwitchModel(ctx, &swapwirev1.SwitchModelRequest{Model: *model, Version: *version})
-	if err != nil {
-		return err
-	}
-	printModels(stdout, []*swapwirev1.ModelStatus{resp.GetStatus()})
-	return nil
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewModelServiceClient(conn).SwitchModel(ctx, &swapwirev1.SwitchModelRequest{Model: *model, Version: *version})
+		if err != nil {
+			return err
+		}
+		printModels(stdout, []*swapwirev1.ModelStatus{resp.GetStatus()})
+		return nil
+	})
 }
 
 func runLabel(args []string, stdout, stderr io.Writer) error {
@@ -297,19 +285,14 @@ func runLabel(args []string, stdout, stderr io.Writer) error {
 	if *model == "" || *label == "" || (*version == 0) == !*remove {
 		return usageErr("want --model M --label L and one of --version V or --remove")
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	resp, err := swapwirev1.NewModelServiceClient(conn).SetLabel(ctx, &swapwirev1.SetLabelRequest{Model: *model, Label: *label, Version: *version})
-	if err != nil {
-		return err
-	}
-	printModels(stdout, []*swapwirev1.ModelStatus{resp.GetStatus()})
-	return nil
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewModelServiceClient(conn).SetLabel(ctx, &swapwirev1.SetLabelRequest{Model: *model, Label: *label, Version: *version})
+		if err != nil {
+			return err
+		}
+		printModels(stdout, []*swapwirev1.ModelStatus{resp.GetStatus()})
+		return nil
+	})
 }
 
 func runRollback(args []string, stdout, stderr io.Writer) error {
@@ -321,19 +304,14 @@ func runRollback(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usageErr("want --model M")
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	resp, err := swapwirev1.NewModelServiceClient(conn).Rollback(ctx, &swapwirev1.RollbackRequest{Model: *model})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: pinned to version %d (was serving %d)\n", *model, resp.GetToVersion(), resp.GetFromVersion())
-	return nil
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewModelServiceClient(conn).Rollback(ctx, &swapwirev1.RollbackRequest{Model: *model})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: pinned to version %d (was serving %d)\n", *model, resp.GetToVersion(), resp.GetFromVersion())
+		return nil
+	})
 }
 
 func runDelete(args []string, stdout, stderr io.Writer) error {
@@ -346,16 +324,11 @@ func runDelete(args []string, stdout, stderr io.Writer) error {
 	if *model == "" || *version <= 0 {
 		return usageErr("want --model M --version V")
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	if _, err := swapwirev1.NewModelServiceClient(conn).DeleteVersion(ctx, &swapwirev1.DeleteVersionRequest{Model: *model, Version: *version}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "deleted %s version %d\n", *model, *version)
-	return nil
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		if _, err := swapwirev1.NewModelServiceClient(conn).DeleteVersion(ctx, &swapwirev1.DeleteVersionRequest{Model: *model, Version: *version}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted %s version %d\n", *model, *version)
+		return nil
+	})
 }

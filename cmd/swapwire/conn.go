@@ -67,3 +67,16 @@ func (c *connFlags) ctx() (context.Context, context.CancelFunc) {
 	}
 	return ctx, cancel
 }
+
+// call dials the server, runs fn with the call context, and closes the
+// connection.
+func (c *connFlags) call(fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	conn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := c.ctx()
+	defer cancel()
+	return fn(ctx, conn)
+}

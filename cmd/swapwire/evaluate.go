@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"google.golang.org/grpc"
 
 	"github.com/swapwire/swapwire/internal/jsonvalue"
 	"github.com/swapwire/swapwire/internal/valueconv"
@@ -29,50 +32,45 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	stream, err := swapwirev1.NewModelServiceClient(conn).EvaluateModel(ctx)
-	if err != nil {
-		return err
-	}
-	if err := stream.Send(&swapwirev1.EvaluateModelRequest{Kind: &swapwirev1.EvaluateModelRequest_Header{Header: &swapwirev1.EvaluationHeader{
-		Model: *model, Version: *version, Details: *details,
-	}}}); err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		in, opt, label, err := jsonvalue.ParseLabeledExample(sc.Bytes())
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		stream, err := swapwirev1.NewModelServiceClient(conn).EvaluateModel(ctx)
 		if err != nil {
-			return fmt.Errorf("%s line %d: %v", fs.Arg(0), line, err)
+			return err
 		}
-		o, err := valueconv.OptionToProto(opt)
+		if err := stream.Send(&swapwirev1.EvaluateModelRequest{Kind: &swapwirev1.EvaluateModelRequest_Header{Header: &swapwirev1.EvaluationHeader{
+			Model: *model, Version: *version, Details: *details,
+		}}}); err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		for line := 1; sc.Scan(); line++ {
+			if strings.TrimSpace(sc.Text()) == "" {
+				continue
+			}
+			in, opt, label, err := jsonvalue.ParseLabeledExample(sc.Bytes())
+			if err != nil {
+				return fmt.Errorf("%s line %d: %v", fs.Arg(0), line, err)
+			}
+			o, err := valueconv.OptionToProto(opt)
+			if err != nil {
+				return fmt.Errorf("%s line %d: option: %v", fs.Arg(0), line, err)
+			}
+			ex := &swapwirev1.LabelledExample{Input: valueconv.ValueToProto(in), Option: o, Label: valueconv.ValueToProto(label)}
+			if err := stream.Send(&swapwirev1.EvaluateModelRequest{Kind: &swapwirev1.EvaluateModelRequest_Example{Example: ex}}); err != nil {
+				break // the server ended the stream; CloseAndRecv has its reason
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return err
+		}
+		resp, err := stream.CloseAndRecv()
 		if err != nil {
-			return fmt.Errorf("%s line %d: option: %v", fs.Arg(0), line, err)
+			return err
 		}
-		ex := &swapwirev1.LabelledExample{Input: valueconv.ValueToProto(in), Option: o, Label: valueconv.ValueToProto(label)}
-		if err := stream.Send(&swapwirev1.EvaluateModelRequest{Kind: &swapwirev1.EvaluateModelRequest_Example{Example: ex}}); err != nil {
-			break // the server ended the stream; CloseAndRecv has its reason
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return err
-	}
-	printEvaluation(stdout, resp)
-	return nil
+		printEvaluation(stdout, resp)
+		return nil
+	})
 }
 
 func printEvaluation(w io.Writer, r *swapwirev1.EvaluateModelResponse) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"github.com/swapwire/swapwire/internal/jsonvalue"
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
+	"google.golang.org/grpc"
+
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
 
@@ -97,33 +100,28 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 		}
 		req.Option = st
 	}
-	conn, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := cf.ctx()
-	defer cancel()
-	resp, err := swapwirev1.NewPredictionServiceClient(conn).Predict(ctx, req)
-	if err != nil {
-		return err
-	}
-	out, err := valueconv.ValueFromProto(resp.GetOutput())
-	if err != nil {
-		return fmt.Errorf("answer: %v", err)
-	}
-	po := predictOutput{
-		Model:   resp.GetModel(),
-		Version: resp.GetVersion(),
-		Output:  jsonvalue.FromValue(out),
-		Scores:  resp.GetScores(),
-		Option:  resp.GetOption().AsMap(),
-	}
-	if len(po.Option) == 0 {
-		po.Option = nil
-	}
-	enc := json.NewEncoder(stdout)
-	return enc.Encode(po)
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewPredictionServiceClient(conn).Predict(ctx, req)
+		if err != nil {
+			return err
+		}
+		out, err := valueconv.ValueFromProto(resp.GetOutput())
+		if err != nil {
+			return fmt.Errorf("answer: %v", err)
+		}
+		po := predictOutput{
+			Model:   resp.GetModel(),
+			Version: resp.GetVersion(),
+			Output:  jsonvalue.FromValue(out),
+			Scores:  resp.GetScores(),
+			Option:  resp.GetOption().AsMap(),
+		}
+		if len(po.Option) == 0 {
+			po.Option = nil
+		}
+		enc := json.NewEncoder(stdout)
+		return enc.Encode(po)
+	})
 }
 
 func parseInts(s string) ([]int64, error) {
