@@ -1,0 +1,434 @@
+'use strict';
+// @swapwire/client: a Node client for a Swapwire server's native API
+// (swapwire.v1 PredictionService and ModelService). The .proto files are
+// loaded at run time with @grpc/proto-loader from the repository's proto/
+// directory (or options.protoDir); the well-known types (Struct, Duration,
+// Timestamp) come with protobufjs.
+//
+//   const { Client } = require('@swapwire/client');
+//   const c = new Client('127.0.0.1:50051');
+//   const r = await c.predict('what a great day', { model: 'sentiment' });
+//   // r = { model: 'sentiment', version: 1, label: 'positive', scores: [2], option: {...} }
+//   c.close();
+//
+// Every method returns a promise. A failed call rejects with grpc-js's
+// ServiceError: err.code is a grpc.status number, err.details the message.
+
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const DEFAULT_PROTO_DIR = path.join(__dirname, '..', '..', 'proto');
+const MAX_MESSAGE = 64 << 20;
+
+const loaded = new Map(); // protoDir -> package definition
+
+function loadProtos(protoDir) {
+  if (!loaded.has(protoDir)) {
+    const def = protoLoader.loadSync(
+      ['swapwire/v1/prediction.proto', 'swapwire/v1/model.proto'],
+      {
+        includeDirs: [protoDir],
+        keepCase: false, // fields in lowerCamelCase
+        longs: Number, // int64 as Number: exact up to 2^53
+        enums: String,
+        defaults: true,
+        oneofs: true, // a oneof's set field name in .kind
+      },
+    );
+    loaded.set(protoDir, grpc.loadPackageDefinition(def).swapwire.v1);
+  }
+  return loaded.get(protoDir);
+}
+
+// ---------------------------------------------------------------------------
+// Values.
+
+// toValue returns the swapwire.v1.Value for a JS value:
+//   string -> text, Buffer/Uint8Array -> data,
+//   array of integers (Number or BigInt) -> ints, array of numbers with any
+//   non-integer -> floats, array of strings -> strings,
+//   an object with exactly one of text/data/ints/floats/strings passes through
+//   (use { floats: [1, 2] } for whole-number floats).
+function toValue(x) {
+  if (typeof x === 'string') return { text: x };
+  if (x instanceof Uint8Array) return { data: Buffer.from(x.buffer, x.byteOffset, x.byteLength) };
+  if (Array.isArray(x)) {
+    if (x.length > 0 && x.every((v) => typeof v === 'string')) return { strings: { values: x } };
+    if (x.every((v) => typeof v === 'bigint' || Number.isInteger(v))) {
+      if (x.length === 0) return { floats: { values: [] } };
+      return { ints: { values: x.map((v) => (typeof v === 'bigint' ? v.toString() : v)) } };
+    }
+    if (x.every((v) => typeof v === 'number')) return { floats: { values: x } };
+    throw new TypeError('array input mixes types: want all strings or all numbers');
+  }
+  if (x !== null && typeof x === 'object') {
+    const keys = Object.keys(x).filter((k) => x[k] !== undefined && x[k] !== null);
+    if (keys.length === 1) {
+      const [k] = keys;
+      if (k === 'text' && typeof x.text === 'string') return { text: x.text };
+      if (k === 'data') return { data: Buffer.from(x.data) };
+      if (k === 'ints' || k === 'floats' || k === 'strings') {
+        const v = x[k];
+        return { [k]: { values: Array.isArray(v) ? v : v.values } };
+      }
+    }
+  }
+  throw new TypeError(`input of type ${typeof x} is not supported: want a string, a Buffer, an array of numbers or strings, or { text | data | ints | floats | strings }`);
+}
+
+// fromValue returns the JS value a decoded swapwire.v1.Value holds, or null.
+function fromValue(v) {
+  if (!v || !v.kind) return null;
+  switch (v.kind) {
+    case 'text': return v.text;
+    case 'data': return Buffer.from(v.data);
+    default: return Array.from(v[v.kind].values);
+  }
+}
+
+function toStructValue(x) {
+  if (x === null || x === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) throw new TypeError(`option holds ${x}, which JSON cannot carry`);
+    return { numberValue: x };
+  }
+  if (typeof x === 'bigint') return { numberValue: Number(x) };
+  if (typeof x === 'string') return { stringValue: x };
+  if (typeof x === 'boolean') return { boolValue: x };
+  if (Array.isArray(x)) return { listValue: { values: x.map(toStructValue) } };
+  if (typeof x === 'object') return { structValue: toStruct(x) };
+  throw new TypeError(`option holds a ${typeof x}: want JSON-like values`);
+}
+
+// toStruct returns a google.protobuf.Struct for a plain object.
+function toStruct(obj) {
+  const fields = {};
+  for (const [k, v] of Object.entries(obj || {})) fields[k] = toStructValue(v);
+  return { fields };
+}
+
+function fromStructValue(v) {
+  switch (v.kind) {
+    case 'numberValue': return v.numberValue;
+    case 'stringValue': return v.stringValue;
+    case 'boolValue': return v.boolValue;
+    case 'structValue': return fromStruct(v.structValue);
+    case 'listValue': return (v.listValue.values || []).map(fromStructValue);
+    default: return null;
+  }
+}
+
+// fromStruct returns a plain object for a decoded google.protobuf.Struct.
+function fromStruct(s) {
+  const out = {};
+  if (!s || !s.fields) return out;
+  for (const [k, v] of Object.entries(s.fields)) out[k] = fromStructValue(v);
+  return out;
+}
+
+function predictResult(resp, id) {
+  const r = {
+    model: resp.model,
+    version: resp.version,
+    label: fromValue(resp.output),
+    scores: Array.from(resp.scores || []),
+    option: fromStruct(resp.option),
+  };
+  if (id !== undefined) r.id = id;
+  return r;
+}
+
+function modelStatus(m) {
+  return {
+    name: m.name,
+    servingVersion: m.servingVersion,
+    pinnedVersion: m.pinnedVersion,
+    labels: { ...m.labels },
+    default: m.default,
+    versions: (m.versions || []).map((v) => ({
+      version: v.version,
+      state: String(v.state).replace(/^VERSION_STATE_/, ''),
+      error: v.error,
+      loadSeconds: v.loadDuration ? v.loadDuration.seconds + v.loadDuration.nanos / 1e9 : 0,
+      loadedAt: v.loadedAt ? new Date(v.loadedAt.seconds * 1000 + Math.floor(v.loadedAt.nanos / 1e6)) : null,
+      inFlight: v.inFlight,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Archives: a deterministic ustar archive of a directory's contents or of
+// one file, entry names relative to the directory (what UploadModel wants).
+
+function tarHeader(name, size, isDir) {
+  let prefix = '';
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', 155);
+    prefix = cut > 0 ? name.slice(0, cut) : '';
+    name = cut > 0 ? name.slice(cut + 1) : name;
+    if (!prefix || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) {
+      throw new Error(`path ${prefix ? `${prefix}/` : ''}${name} is too long for a tar archive`);
+    }
+  }
+  const h = Buffer.alloc(512);
+  const put = (s, off, len) => h.write(s, off, len, 'utf8');
+  const oct = (n, len) => n.toString(8).padStart(len - 1, '0') + '\0';
+  put(name, 0, 100);
+  put(oct(isDir ? 0o755 : 0o644, 8), 100, 8);
+  put(oct(0, 8), 108, 8);
+  put(oct(0, 8), 116, 8);
+  put(oct(size, 12), 124, 12);
+  put(oct(0, 12), 136, 12);
+  put('        ', 148, 8); // checksum field counts as spaces
+  put(isDir ? '5' : '0', 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  put(prefix, 345, 155);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  return h;
+}
+
+function archiveEntries(root) {
+  const st = fs.statSync(root);
+  if (st.isFile()) return [{ full: root, name: path.basename(root), dir: false }];
+  if (!st.isDirectory()) throw new Error(`${root} is neither a file nor a directory`);
+  const out = [];
+  const walk = (dir, rel) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const s = fs.statSync(full); // follows links
+      if (s.isDirectory()) {
+        out.push({ full, name: r, dir: true });
+        walk(full, r);
+      } else if (s.isFile()) {
+        out.push({ full, name: r, dir: false });
+      } else {
+        throw new Error(`${full} is not a regular file`);
+      }
+    }
+  };
+  walk(root, '');
+  if (!out.some((e) => !e.dir)) throw new Error(`${root} holds no files`);
+  return out;
+}
+
+// buildArchive returns a tar archive (a Buffer) of a directory's contents or of one file.
+function buildArchive(root) {
+  const parts = [];
+  for (const e of archiveEntries(root)) {
+    if (e.dir) {
+      parts.push(tarHeader(`${e.name}/`, 0, true));
+      continue;
+    }
+    const data = fs.readFileSync(e.full);
+    parts.push(tarHeader(e.name, data.length, false), data);
+    if (data.length % 512) parts.push(Buffer.alloc(512 - (data.length % 512)));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+// ---------------------------------------------------------------------------
+// grpc.health.v1, encoded by hand so that no health proto is needed.
+
+const HEALTH_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+function encodeHealth(service) {
+  const b = Buffer.from(service || '', 'utf8');
+  if (b.length === 0) return Buffer.alloc(0);
+  if (b.length > 127) throw new Error('service name too long');
+  return Buffer.concat([Buffer.from([0x0a, b.length]), b]);
+}
+
+function decodeHealth(buf) {
+  // HealthCheckResponse is field 1, a varint; skip anything else.
+  let i = 0;
+  let status = 0;
+  const varint = () => {
+    let n = 0;
+    let shift = 0;
+    for (;;) {
+      if (i >= buf.length) throw new Error('malformed health response');
+      const b = buf[i++];
+      n += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) return n;
+      shift += 7;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) {
+      const v = varint();
+      if (key >> 3 === 1) status = v;
+    } else if (wire === 2) i += varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else throw new Error('malformed health response');
+  }
+  return status;
+}
+
+// ---------------------------------------------------------------------------
+// The client.
+
+class Client {
+  // addr: host:port. options:
+  //   token       sent as "authorization: Bearer <token>" (admin calls)
+  //   timeoutMs   default deadline of each call (30000); every method takes
+  //               { timeoutMs } to override, 0 or Infinity for none
+  //   credentials grpc.ChannelCredentials (default: insecure)
+  //   protoDir    where swapwire/v1/*.proto live (default: ../../proto)
+  //   channelOptions  extra grpc-js channel options
+  constructor(addr, options = {}) {
+    const pkg = loadProtos(options.protoDir || DEFAULT_PROTO_DIR);
+    const creds = options.credentials || grpc.credentials.createInsecure();
+    const chOpts = {
+      'grpc.max_receive_message_length': MAX_MESSAGE,
+      'grpc.max_send_message_length': MAX_MESSAGE,
+      ...(options.channelOptions || {}),
+    };
+    this.addr = addr;
+    this.timeoutMs = options.timeoutMs === undefined ? 30000 : options.timeoutMs;
+    this._prediction = new pkg.PredictionService(addr, creds, chOpts);
+    // Share the prediction client's channel.
+    this._models = new pkg.ModelService(addr, creds, { ...chOpts, channelOverride: this._prediction.getChannel() });
+    this._metadata = new grpc.Metadata();
+    if (options.token) this._metadata.set('authorization', `Bearer ${options.token}`);
+  }
+
+  close() {
+    this._models.close();
+    this._prediction.close();
+  }
+
+  _opts(o) {
+    const t = o && o.timeoutMs !== undefined ? o.timeoutMs : this.timeoutMs;
+    return t && Number.isFinite(t) ? { deadline: Date.now() + t } : {};
+  }
+
+  _unary(client, method, req, o) {
+    return new Promise((resolve, reject) => {
+      client[method](req, this._metadata, this._opts(o), (err, resp) => (err ? reject(err) : resolve(resp)));
+    });
+  }
+
+  static _request(input, o = {}) {
+    const req = { model: o.model || '', version: o.version || 0, label: o.label || '', input: toValue(input) };
+    if (o.option) req.option = toStruct(o.option);
+    return req;
+  }
+
+  // predict(input, { model, version, label, option, timeoutMs }) resolves to
+  // { model, version, label, scores, option }.
+  async predict(input, o = {}) {
+    return predictResult(await this._unary(this._prediction, 'Predict', Client._request(input, o), o));
+  }
+
+  // predictStream(inputs, opts) runs many inputs over one PredictStream and
+  // resolves to the results in order, each with its id ("0", "1", ...). An
+  // item is an input or { input, model, version, label, option, id }. A
+  // failed item is { id, error: { code, message } } in its place.
+  predictStream(items, o = {}) {
+    return new Promise((resolve, reject) => {
+      const call = this._prediction.PredictStream(this._metadata, this._opts(o));
+      const out = [];
+      call.on('data', (r) => {
+        out.push(r.error ? { id: r.id, error: { code: r.error.code, message: r.error.message } }
+          : predictResult(r.response, r.id));
+      });
+      call.on('error', reject);
+      call.on('end', () => resolve(out));
+      try {
+        items.forEach((item, i) => {
+          const isReq = item !== null && typeof item === 'object' && !Array.isArray(item)
+            && !(item instanceof Uint8Array) && 'input' in item;
+          const req = isReq ? Client._request(item.input, { ...o, ...item }) : Client._request(item, o);
+          call.write({ id: String(isReq && item.id !== undefined ? item.id : i), request: req });
+        });
+        call.end();
+      } catch (e) {
+        call.cancel();
+        reject(e);
+      }
+    });
+  }
+
+  // serviceInfo() resolves to { name, serviceLevel, swapwireVersion, defaultModel, models }.
+  async serviceInfo(o = {}) {
+    const r = await this._unary(this._prediction, 'ServiceInfo', {}, o);
+    return {
+      name: r.name,
+      serviceLevel: r.serviceLevel,
+      swapwireVersion: r.swapwireVersion,
+      defaultModel: r.defaultModel,
+      models: r.models.map((m) => ({
+        name: m.name, servingVersion: m.servingVersion, loadedVersions: Array.from(m.loadedVersions), labels: { ...m.labels },
+      })),
+    };
+  }
+
+  // health(service) resolves to "SERVING", "NOT_SERVING", "UNKNOWN" or
+  // "SERVICE_UNKNOWN" (grpc.health.v1; "" is the whole server, a model name
+  // that model). An unknown service rejects with NOT_FOUND.
+  health(service = '', o = {}) {
+    return new Promise((resolve, reject) => {
+      this._prediction.makeUnaryRequest(
+        '/grpc.health.v1.Health/Check', (x) => x, (b) => b, encodeHealth(service),
+        this._metadata, this._opts(o),
+        (err, resp) => (err ? reject(err) : resolve(HEALTH_STATUS[decodeHealth(resp)] || 'UNKNOWN')),
+      );
+    });
+  }
+
+  // models(model) resolves to a list of model states (only model's when given).
+  async models(model = '', o = {}) {
+    const r = await this._unary(this._models, 'ListModels', { model }, o);
+    return r.models.map(modelStatus);
+  }
+
+  // upload(model, path, { version, chunkSize, onProgress, timeoutMs }) sends a
+  // directory's contents (or one file) as a tar archive and resolves to
+  // { model, version, sha256, size, files }. version 0 takes the next free one.
+  upload(model, dir, o = {}) {
+    const archive = buildArchive(dir);
+    const sha256 = crypto.createHash('sha256').update(archive).digest('hex');
+    const chunkSize = o.chunkSize || 1 << 20;
+    return new Promise((resolve, reject) => {
+      const call = this._models.UploadModel(this._metadata, this._opts(o), (err, r) => {
+        if (err) reject(err);
+        else resolve({ model: r.model, version: r.version, sha256: r.sha256, size: r.size, files: r.files });
+      });
+      call.write({ header: { model, version: o.version || 0, sha256, size: archive.length } });
+      for (let off = 0; off < archive.length; off += chunkSize) {
+        const chunk = archive.subarray(off, off + chunkSize);
+        call.write({ chunk });
+        if (o.onProgress) o.onProgress(off + chunk.length, archive.length);
+      }
+      call.end();
+    });
+  }
+
+  // switchModel(model, version) pins a version; 0 or null follows the latest.
+  async switchModel(model, version, o = {}) {
+    const r = await this._unary(this._models, 'SwitchModel', { model, version: version || 0 }, o);
+    return modelStatus(r.status);
+  }
+}
+
+module.exports = {
+  Client,
+  status: grpc.status,
+  toValue,
+  fromValue,
+  toStruct,
+  fromStruct,
+  buildArchive,
+  _health: { encodeHealth, decodeHealth },
+};
