@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -385,3 +386,36 @@ type closedListener struct{}
 func (closedListener) Accept() (net.Conn, error) { return nil, errors.New("closed") }
 func (closedListener) Close() error              { return nil }
 func (closedListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+func TestMaxMessageSize(t *testing.T) {
+	s := startEcho(t, serving.WithMaxMessageSize(4096))
+	small := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: strings.Repeat("a", 1000)}}
+	if _, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: small}); err != nil {
+		t.Fatalf("1 KB request: %v", err)
+	}
+	big := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: strings.Repeat("a", 8000)}}
+	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: big})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("8 KB request over a 4 KB cap: %v, want ResourceExhausted", err)
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	s := startEcho(t, serving.WithAdminToken("s3cret"))
+	if _, err := s.Models.ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("no token: %v, want Unauthenticated", err)
+	}
+	bad := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer wrong")
+	if _, err := s.Models.ListModels(bad, &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("wrong token: %v, want Unauthenticated", err)
+	}
+	good := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer s3cret")
+	resp, err := s.Models.ListModels(good, &swapwirev1.ListModelsRequest{})
+	if err != nil || len(resp.GetModels()) != 1 || resp.GetModels()[0].GetServingVersion() != 1 {
+		t.Fatalf("right token: %v %v", resp, err)
+	}
+	// Predictions need no token.
+	if _, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
