@@ -455,26 +455,36 @@ class Client:
         A failed item raises its Error, or with return_errors=True is yielded
         as an Error instance and the stream goes on.
         """
+        bad = []  # an exception raised while making a request, re-raised here
+
+        def make(i, item):
+            if isinstance(item, dict):
+                unknown = set(item) - {"input", "model", "version", "label", "option", "id"}
+                if unknown or "input" not in item:
+                    raise TypeError("stream item %d: want a dict with \"input\" and any of "
+                                    "model, version, label, option, id" % i)
+                req = self._request(item["input"], item.get("model", model),
+                                    item.get("version", version), item.get("label", label),
+                                    item.get("option", option))
+                return prediction_pb2.PredictStreamRequest(id=str(item.get("id", i)), request=req)
+            return prediction_pb2.PredictStreamRequest(
+                id=str(i), request=self._request(item, model, version, label, option))
+
         def requests():
-            for i, item in enumerate(items):
-                if isinstance(item, dict):
-                    unknown = set(item) - {"input", "model", "version", "label", "option", "id"}
-                    if unknown or "input" not in item:
-                        raise TypeError("stream item %d: want a dict with \"input\" and any of "
-                                        "model, version, label, option, id" % i)
-                    req = self._request(item["input"], item.get("model", model),
-                                        item.get("version", version), item.get("label", label),
-                                        item.get("option", option))
-                    yield prediction_pb2.PredictStreamRequest(id=str(item.get("id", i)),
-                                                              request=req)
-                else:
-                    yield prediction_pb2.PredictStreamRequest(
-                        id=str(i), request=self._request(item, model, version, label, option))
+            # grpc runs this in its own thread and would turn an exception
+            # into a bare CANCELLED; keep it for the caller instead.
+            try:
+                for i, item in enumerate(items):
+                    yield make(i, item)
+            except Exception as e:  # noqa: BLE001
+                bad.append(e)
 
         t = self.timeout if timeout is _DEFAULT else timeout
         call = self._predict.PredictStream(requests(), timeout=t, metadata=self._metadata)
         try:
             for resp in call:
+                if bad:
+                    raise bad[0]
                 if resp.HasField("error"):
                     err = Error(_status_code(resp.error.code), resp.error.message, id=resp.id)
                     if not return_errors:
@@ -483,7 +493,11 @@ class Client:
                     yield err
                 else:
                     yield _predict_result(resp.response, resp.id)
+            if bad:
+                raise bad[0]
         except grpc.RpcError as e:
+            if bad:
+                raise bad[0] from None
             if isinstance(e, Error):
                 raise
             raise _wrap(e) from None

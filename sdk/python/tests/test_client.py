@@ -270,6 +270,13 @@ class SentimentTest(unittest.TestCase):
         with self.assertRaises(Error) as cm:
             list(self.c.predict_stream(["good", [1, 2], "bad"]))
         self.assertEqual((cm.exception.code(), cm.exception.id), (grpc.StatusCode.INVALID_ARGUMENT, "1"))
+        # A bad item is the caller's TypeError, not a bare CANCELLED.
+        with self.assertRaises(TypeError):
+            list(self.c.predict_stream(["good", object()]))
+        with self.assertRaises(TypeError):
+            list(self.c.predict_stream([{"text": "no input key"}]))
+        self.assertEqual([r.label for r in self.c.predict_stream(iter(["good"] * 50))],
+                         ["positive"] * 50)
 
     def test_service_info(self):
         info = self.c.service_info()
