@@ -52,6 +52,7 @@ type BatchingResult struct {
 	CallCost, ItemCost time.Duration
 	BatchMax           int
 	BatchDelay         time.Duration
+	Slots, GOMAXPROCS  int
 	Levels             []BatchLevel
 	Load               [2]string
 }
@@ -69,7 +70,7 @@ func runBatching(c common, o *batchingOpts, rep *Report) error {
 	if c.pin {
 		cpus = serverCPU()
 	}
-	res := &BatchingResult{Conns: o.conns, CallCost: o.callCost, ItemCost: o.itemCost, BatchMax: o.batchMax, BatchDelay: o.batchDelay}
+	res := &BatchingResult{Conns: o.conns, CallCost: o.callCost, ItemCost: o.itemCost, BatchMax: o.batchMax, BatchDelay: o.batchDelay, Slots: o.slots, GOMAXPROCS: o.gomaxprocs}
 	res.Load[0] = loadAvg()
 	var env []string
 	if o.gomaxprocs > 0 {

@@ -29,7 +29,7 @@ func overheadFlags(fs *flag.FlagSet) *overheadOpts {
 	fs.StringVar(&o.streams, "overhead-streams", "1,4,16,64", "overhead: concurrent streams per level; the last level gives the headline ratio")
 	fs.IntVar(&o.conns, "overhead-conns", 4, "overhead: gRPC connections")
 	fs.Int64Var(&o.requests, "overhead-requests", 20000, "overhead: requests per round (a quarter of it at 1 stream)")
-	fs.IntVar(&o.rounds, "overhead-rounds", 3, "overhead: rounds per server and level, alternated; medians reported")
+	fs.IntVar(&o.rounds, "overhead-rounds", 5, "overhead: rounds per server and level, alternated; medians reported")
 	fs.Int64Var(&o.warmup, "overhead-warmup", 5000, "overhead: warm-up requests per server")
 	fs.DurationVar(&o.maxTime, "overhead-max-time", 20*time.Second, "overhead: time cap per round")
 	return o

@@ -134,8 +134,16 @@ func mib(b int64) float64  { return float64(b) / (1 << 20) }
 func (r *BatchingResult) markdown() string {
 	var b strings.Builder
 	b.WriteString("### Dynamic batching, Go model\n\n")
-	fmt.Fprintf(&b, "A Go BatchPredictor that burns %v of CPU per call plus %v per item; batching on is MaxBatchSize %d, MaxDelay %v, Slots default (one per CPU the server sees). %d connections; medians of %d alternated rounds. Load average before/after: %s / %s.\n\n",
-		r.CallCost, r.ItemCost, r.BatchMax, r.BatchDelay, r.Conns, r.Levels[0].Off.Rounds, r.Load[0], r.Load[1])
+	slots := fmt.Sprint(r.Slots)
+	if r.Slots <= 0 {
+		slots = "one per CPU"
+	}
+	procs := fmt.Sprint(r.GOMAXPROCS)
+	if r.GOMAXPROCS <= 0 {
+		procs = "the default"
+	}
+	fmt.Fprintf(&b, "A Go BatchPredictor that burns %v of CPU per call plus %v per item; batching on is MaxBatchSize %d, MaxDelay %v, Slots %s; both servers run with GOMAXPROCS %s. %d connections; medians of %d alternated rounds. Load average before/after: %s / %s.\n\n",
+		r.CallCost, r.ItemCost, r.BatchMax, r.BatchDelay, slots, procs, r.Conns, r.Levels[0].Off.Rounds, r.Load[0], r.Load[1])
 	b.WriteString("| streams | off req/s | on req/s | ratio | mean batch | off p50 | on p50 | off p99 | on p99 | failures |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range r.Levels {
 		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.1f | %s | %s | %s | %s | %d / %d |\n", l.Off.Streams, l.Off.RPS, l.On.RPS, l.Ratio(), l.MeanBatch,
@@ -153,9 +161,13 @@ func (w *WorkersResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "examples/sklearn-digits/worker.py (an SVC with probabilities, trained by its train.py), %s, through serving/sidecar; %d connections; one run per row. Load average before/after: %s / %s.\n\n",
 		w.Python, w.Conns, w.Load[0], w.Load[1])
-	b.WriteString("| workers | batching | streams | req/s | p50 | p99 | failures |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| workers | batching | streams | req/s | mean batch | p50 | p99 | failures |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range w.Points {
-		fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %s | %s | %d |\n", p.Workers, onOff(p.Batching), p.Streams, p.RPS, ms(p.P50), ms(p.P99), p.Failures)
+		mb := "–"
+		if p.Batching {
+			mb = fmt.Sprintf("%.1f", p.MeanBatch)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %s | %s | %s | %d |\n", p.Workers, onOff(p.Batching), p.Streams, p.RPS, mb, ms(p.P50), ms(p.P99), p.Failures)
 	}
 	if one, ok := w.Find(1, false, 16); ok {
 		if n, ok := w.Find(w.Workers, false, 16); ok {

@@ -37,7 +37,7 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	fs.IntVar(&o.workers, "workers", numCPUTotal(), "workers: N, the worker processes compared with 1")
 	fs.StringVar(&o.streams, "workers-streams", "1,16,64", "workers: concurrent streams for batching off vs on")
 	fs.IntVar(&o.conns, "workers-conns", 2, "workers: gRPC connections")
-	fs.Int64Var(&o.requests, "workers-requests", 3000, "workers: requests per point (a quarter of it at 1 stream)")
+	fs.Int64Var(&o.requests, "workers-requests", 5000, "workers: requests per point (a quarter of it at 1 stream)")
 	fs.IntVar(&o.batchMax, "workers-batch-max", 32, "workers: BatchConfig.MaxBatchSize when on")
 	fs.DurationVar(&o.batchDelay, "workers-batch-delay", time.Millisecond, "workers: BatchConfig.MaxDelay when on")
 	fs.DurationVar(&o.maxTime, "workers-max-time", 20*time.Second, "workers: time cap per point")
@@ -46,8 +46,9 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 
 // WorkersPoint is one measured configuration of the Python worker pool.
 type WorkersPoint struct {
-	Workers  int
-	Batching bool
+	Workers   int
+	Batching  bool
+	MeanBatch float64 // requests per batch, with batching on
 	Stat
 }
 
@@ -169,6 +170,7 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 			if streams == 1 {
 				n = max(reqs/4, 1)
 			}
+			n0, items0, _ := srv.batches()
 			r, err := loadgen.Run(loadgen.Config{Streams: streams, Requests: n, MaxTime: o.maxTime}, srv.conns, call)
 			if err != nil {
 				srv.stop()
@@ -178,7 +180,11 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 			if r.Failures > 0 {
 				logf("workers: first failure: %v", r.FirstErr)
 			}
-			res.Points = append(res.Points, WorkersPoint{Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r})})
+			p := WorkersPoint{Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r})}
+			if n1, items1, err := srv.batches(); err == nil && n1 > n0 {
+				p.MeanBatch = (items1 - items0) / float64(n1-n0)
+			}
+			res.Points = append(res.Points, p)
 		}
 		srv.stop()
 	}
