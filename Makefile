@@ -51,6 +51,7 @@ lint: ## go vet, buf lint and buf format
 test: lint checkgenerate ## lint, check generated code, run every Go and Python test (Go with -race), fuzz briefly
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-python
+	$(MAKE) test-node
 	$(MAKE) fuzz FUZZTIME=5s
 
 # Every decoder's fuzz target, as package:target.
@@ -69,6 +70,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 .PHONY: breaking
 breaking: ## fail when the protos break wire compatibility with main
 	buf breaking --against '.git#branch=main'
+
+.PHONY: test-node
+test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked)
+	cd sdk/node && npm ci --no-audit --no-fund && node --test
 
 .PHONY: test-python
 test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn)
