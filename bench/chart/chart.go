@@ -21,6 +21,7 @@ type Series struct {
 	Name   string
 	Points []Point
 	Dashed bool
+	Color  string // an SVG color; empty picks one from the palette by position
 }
 
 // Panel is one chart: axes, a title and some series.
@@ -45,7 +46,8 @@ const (
 	gapBelo = 16
 )
 
-var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
+// Palette is the default series colors, in order.
+var Palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
 
 // Write renders the panels one below the other as one SVG document.
 func Write(w io.Writer, panels ...Panel) error {
@@ -122,7 +124,10 @@ func (p Panel) render(b *strings.Builder) {
 	fmt.Fprintf(b, `<text transform="translate(16,%d) rotate(-90)" text-anchor="middle">%s</text>`+"\n", padT+plotH/2, esc(p.YLabel))
 
 	for i, s := range p.Series {
-		color := palette[i%len(palette)]
+		color := s.Color
+		if color == "" {
+			color = Palette[i%len(Palette)]
+		}
 		dash := ""
 		if s.Dashed {
 			dash = ` stroke-dasharray="6,4"`

@@ -276,8 +276,10 @@ func (r *Report) write(dir string) error {
 
 func msf(d time.Duration) float64 { return float64(d) / 1e6 }
 
-func statSeries(name string, stats []Stat, p99, dashed bool) chart.Series {
-	s := chart.Series{Name: name, Dashed: dashed}
+// statSeries is one line of a chart: p50 solid, p99 dashed, in the color
+// of the palette at index color.
+func statSeries(name string, stats []Stat, p99 bool, color int) chart.Series {
+	s := chart.Series{Name: name, Dashed: p99, Color: chart.Palette[color%len(chart.Palette)]}
 	for _, st := range stats {
 		y := st.P50
 		if p99 {
@@ -299,8 +301,8 @@ func (r *Report) panels() []chart.Panel {
 		}
 		ps = append(ps, chart.Panel{
 			Title: "Overhead: bare grpc-go vs Swapwire, 64-float echo", XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
-			Series: []chart.Series{statSeries("bare p50", bare, false, false), statSeries("Swapwire p50", sw, false, false),
-				statSeries("bare p99", bare, true, true), statSeries("Swapwire p99", sw, true, true)},
+			Series: []chart.Series{statSeries("bare p50", bare, false, 0), statSeries("Swapwire p50", sw, false, 1),
+				statSeries("bare p99", bare, true, 0), statSeries("Swapwire p99", sw, true, 1)},
 		})
 	}
 	if bt := r.Batching; bt != nil {
@@ -311,8 +313,8 @@ func (r *Report) panels() []chart.Panel {
 		ps = append(ps, chart.Panel{
 			Title:  fmt.Sprintf("Batching, Go model (%v per call + %v per item)", bt.CallCost, bt.ItemCost),
 			XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
-			Series: []chart.Series{statSeries("off p50", off, false, false), statSeries("on p50", on, false, false),
-				statSeries("off p99", off, true, true), statSeries("on p99", on, true, true)},
+			Series: []chart.Series{statSeries("off p50", off, false, 0), statSeries("on p50", on, false, 1),
+				statSeries("off p99", off, true, 0), statSeries("on p99", on, true, 1)},
 		})
 	}
 	if w := r.Workers; w != nil && w.Skipped == "" {
@@ -330,9 +332,9 @@ func (r *Report) panels() []chart.Panel {
 		ps = append(ps, chart.Panel{
 			Title:  fmt.Sprintf("Python workers, sklearn digits (%d workers unless noted)", w.Workers),
 			XLabel: "requests/s", YLabel: "latency (ms, log)", LogY: true,
-			Series: []chart.Series{statSeries("batching off p50", off, false, false), statSeries("batching on p50", on, false, false),
-				statSeries("batching off p99", off, true, true), statSeries("batching on p99", on, true, true),
-				statSeries("1 worker p99", one, true, true)},
+			Series: []chart.Series{statSeries("batching off p50", off, false, 0), statSeries("batching on p50", on, false, 1),
+				statSeries("batching off p99", off, true, 0), statSeries("batching on p99", on, true, 1),
+				statSeries("1 worker p50", one, false, 2), statSeries("1 worker p99", one, true, 2)},
 		})
 	}
 	return ps
