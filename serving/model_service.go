@@ -41,6 +41,8 @@ func storeErr(err error) error {
 		return predict.Errorf(codes.AlreadyExists, "%v", err)
 	case errors.Is(err, modelstore.ErrCorrupt):
 		return predict.Errorf(codes.DataLoss, "%v", err)
+	case errors.Is(err, modelstore.ErrReadOnly):
+		return predict.Errorf(codes.FailedPrecondition, "%v", err)
 	}
 	if predict.CodeOf(err) != codes.Unknown {
 		return err
@@ -159,28 +161,13 @@ func (ms *modelService) SwitchModel(ctx context.Context, req *swapwirev1.SwitchM
 	if err := ms.s.adminAllowed(ctx); err != nil {
 		return nil, err
 	}
-	if err := validModel(req.GetModel()); err != nil {
+	if req.GetVersion() < 0 {
+		return nil, predict.Status(predict.InvalidArgument("version %d: versions are positive, or 0 to follow the latest", req.GetVersion()))
+	}
+	p, err := ms.s.pin(ctx, req.GetModel(), req.GetVersion(), false)
+	if err != nil {
 		return nil, predict.Status(err)
 	}
-	store := ms.s.mgr.store
-	if req.GetVersion() != 0 {
-		if err := validVersion(req.GetVersion()); err != nil {
-			return nil, predict.Status(err)
-		}
-		if err := ms.requireVersion(ctx, req.GetModel(), req.GetVersion()); err != nil {
-			return nil, predict.Status(err)
-		}
-	}
-	p, err := store.Policy(ctx, req.GetModel())
-	if err != nil {
-		return nil, predict.Status(storeErr(err))
-	}
-	p.Pinned = req.GetVersion()
-	if err := store.SetPolicy(ctx, req.GetModel(), p); err != nil {
-		return nil, predict.Status(storeErr(err))
-	}
-	ms.s.cfg.logger.Info("model switched", "model", req.GetModel(), "pinned", req.GetVersion())
-	ms.s.mgr.kickAll()
 	return &swapwirev1.SwitchModelResponse{Status: ms.modelStatus(req.GetModel(), p)}, nil
 }
 
@@ -472,6 +459,68 @@ func extractTar(r io.Reader, dir string) (int64, error) {
 			files++
 		default:
 			return files, fmt.Errorf("entry %q: only directories and regular files are accepted", hdr.Name)
+		}
+	}
+}
+
+// pin writes the model's store policy so that version num serves (0:
+// follow the latest version), kicks the manager and, when wait is set,
+// waits until that version serves or fails to load. When following the
+// latest, it waits for the latest version of the store.
+func (s *Server) pin(ctx context.Context, model string, num int64, wait bool) (modelstore.Policy, error) {
+	if err := validModel(model); err != nil {
+		return modelstore.Policy{}, err
+	}
+	store := s.mgr.store
+	versions, err := store.Versions(ctx, model)
+	if err != nil {
+		return modelstore.Policy{}, storeErr(err)
+	}
+	target := num
+	if num == 0 && len(versions) > 0 {
+		target = versions[len(versions)-1]
+	}
+	if num != 0 && !slices.Contains(versions, num) {
+		return modelstore.Policy{}, predict.Errorf(codes.NotFound, "model %q has no version %d (versions: %v)", model, num, versions)
+	}
+	p, err := store.Policy(ctx, model)
+	if err != nil {
+		return p, storeErr(err)
+	}
+	p.Pinned = num
+	if err := store.SetPolicy(ctx, model, p); err != nil {
+		return p, storeErr(err)
+	}
+	s.cfg.logger.Info("model switched", "model", model, "pinned", num)
+	s.mgr.kickAll()
+	if !wait || target == 0 {
+		return p, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.loadTimeout)
+	defer cancel()
+	return p, s.waitLoaded(ctx, model, target, s.mgr.generation())
+}
+
+// waitLoaded waits until model serves version num, or a load of num in
+// store generation gen (or later) fails, or ctx ends.
+func (s *Server) waitLoaded(ctx context.Context, model string, num, gen int64) error {
+	for {
+		ch := s.mgr.changes()
+		if m, err := s.mgr.lookup(model); err == nil {
+			if v := m.snap.Load().serving; v != nil && v.num == num {
+				return nil
+			}
+			m.mu.Lock()
+			st := m.status[num]
+			m.mu.Unlock()
+			if st != nil && st.err != nil && st.errGen >= gen {
+				return predict.Errorf(codes.FailedPrecondition, "model %q version %d failed to load: %v", model, num, st.err)
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return predict.Errorf(codes.DeadlineExceeded, "model %q version %d is not serving yet: %v", model, num, ctx.Err())
 		}
 	}
 }

@@ -239,7 +239,7 @@ func (o *oipService) RepositoryModelLoad(ctx context.Context, req *inferencepb.R
 			return nil, predict.Status(predict.InvalidArgument("parameter version %d: versions are positive", num))
 		}
 	}
-	if err := o.s.pin(ctx, req.GetModelName(), num, true); err != nil {
+	if _, err := o.s.pin(ctx, req.GetModelName(), num, true); err != nil {
 		return nil, predict.Status(err)
 	}
 	return &inferencepb.RepositoryModelLoadResponse{}, nil

@@ -103,14 +103,6 @@ func (d *rekcurdDashboard) ServiceInfo(ctx context.Context, _ *rekcurdpb.Service
 	}, nil
 }
 
-// dashboardStoreErr is storeErr plus the read-only store.
-func dashboardStoreErr(err error) error {
-	if errors.Is(err, modelstore.ErrReadOnly) {
-		return predict.Errorf(codes.FailedPrecondition, "%v", err)
-	}
-	return storeErr(err)
-}
-
 // UploadModel stores the streamed file as the only file, named by the
 // path's base name, of a new version of the model.
 func (d *rekcurdDashboard) UploadModel(stream grpc.ClientStreamingServer[rekcurdpb.UploadModelRequest, rekcurdpb.ModelResponse]) error {
@@ -139,7 +131,7 @@ func (d *rekcurdDashboard) UploadModel(stream grpc.ClientStreamingServer[rekcurd
 	}
 	tx, err := d.s.mgr.store.Begin(ctx, model)
 	if err != nil {
-		return predict.Status(dashboardStoreErr(err))
+		return predict.Status(storeErr(err))
 	}
 	defer tx.Abort() // a no-op after Commit
 	f, err := os.OpenFile(filepath.Join(tx.Dir(), name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -155,7 +147,7 @@ func (d *rekcurdDashboard) UploadModel(stream grpc.ClientStreamingServer[rekcurd
 	}
 	v, err := tx.Commit(ctx, 0)
 	if err != nil {
-		return predict.Status(dashboardStoreErr(err))
+		return predict.Status(storeErr(err))
 	}
 	d.s.cfg.logger.Info("version uploaded", "protocol", "rekcurd", "model", model, "version", v, "path", p, "bytes", size)
 	d.s.mgr.kickAll()
@@ -228,7 +220,7 @@ func (d *rekcurdDashboard) SwitchModel(ctx context.Context, req *rekcurdpb.Switc
 			return nil, predict.Status(err)
 		}
 	}
-	if err := d.s.pin(ctx, model, num, true); err != nil {
+	if _, err := d.s.pin(ctx, model, num, true); err != nil {
 		return nil, predict.Status(err)
 	}
 	return &rekcurdpb.ModelResponse{
@@ -251,7 +243,7 @@ func parseRekcurdVersion(s string) (int64, bool) {
 func (d *rekcurdDashboard) versionWithFile(ctx context.Context, model, name string) (int64, error) {
 	versions, err := d.s.mgr.store.Versions(ctx, model)
 	if err != nil {
-		return 0, dashboardStoreErr(err)
+		return 0, storeErr(err)
 	}
 	for _, v := range slices.Backward(versions) {
 		dir, err := d.s.mgr.store.Open(ctx, model, v)
@@ -263,68 +255,6 @@ func (d *rekcurdDashboard) versionWithFile(ctx context.Context, model, name stri
 		}
 	}
 	return 0, predict.Errorf(codes.NotFound, "model %q has no version holding a file named %q (versions: %v); name a version as \"N\" or \"vN\"", model, name, versions)
-}
-
-// pin writes the model's store policy so that version num serves (0:
-// follow the latest version), kicks the manager and, when wait is set,
-// waits until that version serves or fails to load. When following the
-// latest, it waits for the latest version of the store.
-func (s *Server) pin(ctx context.Context, model string, num int64, wait bool) error {
-	if err := validModel(model); err != nil {
-		return err
-	}
-	store := s.mgr.store
-	versions, err := store.Versions(ctx, model)
-	if err != nil {
-		return dashboardStoreErr(err)
-	}
-	target := num
-	if num == 0 && len(versions) > 0 {
-		target = versions[len(versions)-1]
-	}
-	if num != 0 && !slices.Contains(versions, num) {
-		return predict.Errorf(codes.NotFound, "model %q has no version %d (versions: %v)", model, num, versions)
-	}
-	p, err := store.Policy(ctx, model)
-	if err != nil {
-		return dashboardStoreErr(err)
-	}
-	p.Pinned = num
-	if err := store.SetPolicy(ctx, model, p); err != nil {
-		return dashboardStoreErr(err)
-	}
-	s.cfg.logger.Info("model switched", "model", model, "pinned", num)
-	s.mgr.kickAll()
-	if !wait || target == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.loadTimeout)
-	defer cancel()
-	return s.waitLoaded(ctx, model, target, s.mgr.generation())
-}
-
-// waitLoaded waits until model serves version num, or a load of num in
-// store generation gen (or later) fails, or ctx ends.
-func (s *Server) waitLoaded(ctx context.Context, model string, num, gen int64) error {
-	for {
-		ch := s.mgr.changes()
-		if m, err := s.mgr.lookup(model); err == nil {
-			if v := m.snap.Load().serving; v != nil && v.num == num {
-				return nil
-			}
-			m.mu.Lock()
-			st := m.status[num]
-			m.mu.Unlock()
-			if st != nil && st.err != nil && st.errGen >= gen {
-				return predict.Errorf(codes.FailedPrecondition, "model %q version %d failed to load: %v", model, num, st.err)
-			}
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return predict.Errorf(codes.DeadlineExceeded, "model %q version %d is not serving yet: %v", model, num, ctx.Err())
-		}
-	}
 }
 
 // UploadEvaluationData stores an evaluation data set under its data path.
