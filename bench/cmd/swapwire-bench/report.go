@@ -244,6 +244,9 @@ the text between the markers below is rewritten, the rest of this page is kept.
 // write updates dir/benchmarks.md (only between the markers) and writes
 // dir/benchmarks.svg.
 func (r *Report) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	mdPath := filepath.Join(dir, "benchmarks.md")
 	old, err := os.ReadFile(mdPath)
 	if os.IsNotExist(err) {
