@@ -87,6 +87,26 @@ demo: build ## serve the Go digits model, predict, publish version 2, watch the 
 demo-python: build ## serve the scikit-learn digits model through Python workers, publish version 2, watch the swap
 	./scripts/demo-python.sh
 
+.PHONY: bench
+bench: ## run every benchmark and rewrite docs/benchmarks.md and docs/benchmarks.svg (about 2 minutes)
+	$(GO) run ./bench/cmd/swapwire-bench all -out docs/
+
+.PHONY: bench-overhead
+bench-overhead: ## bare grpc-go vs Swapwire on the same 64 floats, in one run
+	$(GO) run ./bench/cmd/swapwire-bench overhead
+
+.PHONY: bench-swap
+bench-swap: ## failures, p99 and memory during 1,000 hot swaps under load
+	$(GO) run ./bench/cmd/swapwire-bench swap
+
+.PHONY: bench-batching
+bench-batching: ## a Go BatchPredictor with batching off vs on
+	$(GO) run ./bench/cmd/swapwire-bench batching
+
+.PHONY: bench-workers
+bench-workers: ## scikit-learn digits through Python workers: 1 vs N workers, batching off vs on
+	$(GO) run ./bench/cmd/swapwire-bench workers
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)
