@@ -89,7 +89,7 @@ func (mg *manager) wrapBatching(v *version) (predict.Predictor, error) {
 		if c, ok := v.p.(concurrency); ok {
 			slots = c.Concurrency()
 		} else {
-			slots = runtime.NumCPU()
+			slots = runtime.GOMAXPROCS(0)
 		}
 	}
 	b := batch.New(bp, batch.Config{

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -41,10 +42,33 @@ type manager struct {
 	closes sync.WaitGroup // versions being closed
 
 	mu      sync.Mutex
-	models  map[string]*model
+	models  map[string]*model // written under mu; requests read table
+	table   atomic.Pointer[modelTable]
 	gen     int64 // store change generation
 	ready   chan struct{}
 	changed chan struct{} // closed and replaced after every snapshot change
+}
+
+// modelTable is an immutable copy of the model set that requests read
+// without locks: the models by name, sorted, and the default model.
+type modelTable struct {
+	byName map[string]*model
+	sorted []*model
+	def    string
+}
+
+// publishTable replaces the table after the model set changed. mg.mu is held.
+func (mg *manager) publishTable() {
+	t := &modelTable{byName: make(map[string]*model, len(mg.models)), def: mg.cfg.defaultModel}
+	for name, m := range mg.models {
+		t.byName[name] = m
+		t.sorted = append(t.sorted, m)
+	}
+	sort.Slice(t.sorted, func(i, j int) bool { return t.sorted[i].name < t.sorted[j].name })
+	if t.def == "" && len(t.sorted) > 0 {
+		t.def = t.sorted[0].name
+	}
+	mg.table.Store(t)
 }
 
 // model is one model's serving state.
@@ -81,7 +105,7 @@ type snapshot struct {
 
 func newManager(cfg *config, store modelstore.Store, factory Factory, m *metrics) *manager {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &manager{
+	mg := &manager{
 		cfg:     cfg,
 		store:   store,
 		factory: factory,
@@ -94,6 +118,8 @@ func newManager(cfg *config, store modelstore.Store, factory Factory, m *metrics
 		changed: make(chan struct{}),
 		onState: func() {},
 	}
+	mg.publishTable()
+	return mg
 }
 
 // start watches the store and loads models in the background.
@@ -151,6 +177,12 @@ func (mg *manager) sync() {
 	if mg.ctx.Err() != nil {
 		return
 	}
+	added := false
+	defer func() {
+		if added {
+			mg.publishTable()
+		}
+	}()
 	for _, name := range names {
 		m, ok := mg.models[name]
 		if !ok {
@@ -167,6 +199,7 @@ func (mg *manager) sync() {
 			}
 			m.snap.Store(&snapshot{})
 			mg.models[name] = m
+			added = true
 			mg.wg.Add(1)
 			go mg.modelLoop(m)
 		}
@@ -519,10 +552,7 @@ func (mg *manager) unload(v *version) {
 			mg.log.Error("close version", "model", v.model, "version", v.num, "err", err)
 		}
 		mg.metrics.forget(v.model, v.num)
-		mg.mu.Lock()
-		m := mg.models[v.model]
-		mg.mu.Unlock()
-		if m != nil {
+		if m := mg.table.Load().byName[v.model]; m != nil {
 			m.mu.Lock()
 			if m.draining[v.num] == v {
 				delete(m.draining, v.num)
@@ -533,61 +563,34 @@ func (mg *manager) unload(v *version) {
 	}()
 }
 
-// errNoModel and friends are the request errors of model lookup.
+// lookup returns the named model, or the default one for "". It takes no
+// lock: it runs on every request.
 func (mg *manager) lookup(name string) (*model, error) {
-	mg.mu.Lock()
-	defer mg.mu.Unlock()
+	t := mg.table.Load()
 	if name == "" {
-		name = mg.defaultModelLocked()
+		name = t.def
 		if name == "" {
 			return nil, predict.Errorf(codes.Unavailable, "no model is being served yet")
 		}
 	}
-	m, ok := mg.models[name]
+	m, ok := t.byName[name]
 	if !ok {
+		if name == t.def {
+			return nil, predict.Errorf(codes.Unavailable, "the default model %q is not in the store yet", name)
+		}
 		return nil, predict.Errorf(codes.NotFound, "model %q is not served here", name)
 	}
 	return m, nil
 }
 
-func (mg *manager) defaultModel() string {
-	mg.mu.Lock()
-	defer mg.mu.Unlock()
-	return mg.defaultModelLocked()
-}
+func (mg *manager) defaultModel() string { return mg.table.Load().def }
 
-func (mg *manager) defaultModelLocked() string {
-	if mg.cfg.defaultModel != "" {
-		return mg.cfg.defaultModel
-	}
-	names := make([]string, 0, len(mg.models))
-	for n := range mg.models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(names) > 0 {
-		return names[0]
-	}
-	return ""
-}
-
-func (mg *manager) modelList() []*model {
-	mg.mu.Lock()
-	defer mg.mu.Unlock()
-	ms := make([]*model, 0, len(mg.models))
-	for _, m := range mg.models {
-		ms = append(ms, m)
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].name < ms[j].name })
-	return ms
-}
+// modelList returns the models sorted by name.
+func (mg *manager) modelList() []*model { return mg.table.Load().sorted }
 
 // maybeReady closes the ready channel once the default model serves.
 func (mg *manager) maybeReady() {
-	name := mg.defaultModel()
-	mg.mu.Lock()
-	m := mg.models[name]
-	mg.mu.Unlock()
+	m := mg.table.Load().byName[mg.defaultModel()]
 	if m == nil || m.snap.Load().serving == nil {
 		return
 	}

@@ -30,7 +30,10 @@ type BatchConfig struct {
 	// MaxDelay is the longest a request waits for a batch to fill while
 	// every slot is busy.
 	MaxDelay time.Duration
-	// Slots is how many batches may run at once; 0 means one per CPU.
+	// Slots is how many batches may run at once; 0 means the predictor's
+	// concurrency (the workers of a pool), else GOMAXPROCS. A CPU-bound Go
+	// model forms batches only with fewer slots than GOMAXPROCS: see
+	// docs/benchmarks.md.
 	Slots int
 	// MaxQueue bounds the requests waiting; past it requests get
 	// RESOURCE_EXHAUSTED. 0 means 1024.
