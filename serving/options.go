@@ -145,8 +145,9 @@ func WithLoadTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.loadTimeout = d })
 }
 
-// WithDrainTimeout bounds how long Shutdown and a swap wait for requests on
-// an old version before closing it anyway. The default is one minute.
+// WithDrainTimeout bounds how long Close waits for model versions to close
+// (their last requests to finish and their Close methods to return). The
+// default is one minute. Shutdown is bounded by its context instead.
 func WithDrainTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.drainTimeout = d })
 }

@@ -39,14 +39,32 @@ const rekcurdDetailsPerMessage = 100
 // rekcurdDashboard serves rekcurd.RekcurdDashboard on top of the model
 // store and the native evaluation. Evaluation data and results live in this
 // process's memory, keyed by their paths; they are not shared between
-// replicas and do not survive a restart.
+// replicas and do not survive a restart. Each keeps the latest
+// rekcurdKeep entries; older ones are forgotten.
 type rekcurdDashboard struct {
 	rekcurdpb.UnimplementedRekcurdDashboardServer
 	s *Server
 
-	mu      sync.Mutex
-	data    map[string][]rekcurdExample // by data_path
-	results map[string]*rekcurdResult   // by result_path
+	mu                 sync.Mutex
+	data               map[string][]rekcurdExample // by data_path
+	results            map[string]*rekcurdResult   // by result_path
+	dataAge, resultAge []string                    // keys, oldest first
+}
+
+// rekcurdKeep bounds the evaluation data sets and results kept in memory.
+const rekcurdKeep = 64
+
+// remember records key as the newest of order and returns the key to
+// forget, if order is over rekcurdKeep.
+func remember(order *[]string, key string) (forget string, ok bool) {
+	*order = slices.DeleteFunc(*order, func(k string) bool { return k == key })
+	*order = append(*order, key)
+	if len(*order) <= rekcurdKeep {
+		return "", false
+	}
+	forget = (*order)[0]
+	*order = (*order)[1:]
+	return forget, true
 }
 
 // rekcurdExample is one parsed line of evaluation data.
@@ -301,6 +319,9 @@ func (d *rekcurdDashboard) UploadEvaluationData(stream grpc.ClientStreamingServe
 	}
 	d.mu.Lock()
 	d.data[dataPath] = examples
+	if old, ok := remember(&d.dataAge, dataPath); ok {
+		delete(d.data, old)
+	}
 	d.mu.Unlock()
 	d.s.cfg.logger.Info("evaluation data uploaded", "protocol", "rekcurd", "path", dataPath, "examples", len(examples))
 	return stream.SendAndClose(&rekcurdpb.UploadEvaluationDataResponse{
@@ -405,6 +426,9 @@ func (d *rekcurdDashboard) EvaluateModel(stream grpc.ClientStreamingServer[rekcu
 	}
 	d.mu.Lock()
 	d.results[req.GetResultPath()] = res
+	if old, ok := remember(&d.resultAge, req.GetResultPath()); ok {
+		delete(d.results, old)
+	}
 	d.mu.Unlock()
 	d.s.cfg.logger.Info("model evaluated", "protocol", "rekcurd", "model", m.name, "version", v.num, "examples", rep.Examples, "accuracy", rep.Accuracy)
 	return stream.SendAndClose(&rekcurdpb.EvaluateModelResponse{Metrics: res.metrics})
