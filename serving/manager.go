@@ -75,7 +75,7 @@ func (mg *manager) publishTable() {
 type model struct {
 	name    string
 	factory Factory
-	snap    atomicSnapshot
+	snap    atomic.Pointer[snapshot]
 	kick    chan struct{}
 
 	mu       sync.Mutex // guards the fields below

@@ -1,5 +1,0 @@
-package serving
-
-import "sync/atomic"
-
-type atomicSnapshot = atomic.Pointer[snapshot]
