@@ -39,8 +39,24 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("label %s: %w", name, err)
 		}
 	}
+	total := 0
+	for v, w := range p.Weights {
+		if err := ValidateVersion(v); err != nil {
+			return fmt.Errorf("weight of version %d: %w", v, err)
+		}
+		if w < 0 || w > MaxWeight {
+			return fmt.Errorf("%w: weight %d of version %d is outside 0..%d", ErrInvalid, w, v, MaxWeight)
+		}
+		total += w
+	}
+	if len(p.Weights) > 0 && total == 0 {
+		return fmt.Errorf("%w: every weight is zero", ErrInvalid)
+	}
 	return nil
 }
+
+// MaxWeight is the largest weight a version may have in Policy.Weights.
+const MaxWeight = 1_000_000
 
 // decodePolicy parses a policy file strictly: unknown fields, trailing data
 // and invalid values are errors, so a typo never silently changes what

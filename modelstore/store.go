@@ -51,6 +51,10 @@ type Policy struct {
 	Pinned int64 `json:"pinned,omitempty"`
 	// Labels maps label names to versions.
 	Labels map[string]int64 `json:"labels,omitempty"`
+	// Weights splits the traffic that names no version or label among
+	// versions, in proportion to their weights (an A/B test or a canary:
+	// {3: 90, 4: 10}). Empty sends it all to the serving version.
+	Weights map[int64]int `json:"weights,omitempty"`
 }
 
 // Errors returned by stores, matched with errors.Is.

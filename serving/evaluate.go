@@ -30,7 +30,12 @@ func (ms *modelService) EvaluateModel(stream swapwirev1.ModelService_EvaluateMod
 	if err != nil {
 		return predict.Status(err)
 	}
-	v, err := m.acquire(h.GetVersion(), "")
+	var v *version
+	if h.GetVersion() == 0 {
+		v, err = m.acquireServing() // the serving version, whatever the traffic split
+	} else {
+		v, err = m.acquire(h.GetVersion(), "")
+	}
 	if err != nil {
 		return predict.Status(err)
 	}

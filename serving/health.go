@@ -47,7 +47,7 @@ func (s *Server) healthLoop() {
 		}
 		changed := false
 		for _, m := range s.mgr.modelList() {
-			v, err := m.acquire(0, "")
+			v, err := m.acquireServing()
 			var herr error
 			if err == nil {
 				if c, ok := v.p.(predict.Checker); ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,6 +102,45 @@ type snapshot struct {
 	serving *version
 	loaded  map[int64]*version
 	labels  map[string]int64
+	split   *split // nil: unnamed traffic goes to serving
+}
+
+// split shares unnamed traffic among loaded versions by weight.
+type split struct {
+	versions []*version
+	cum      []int // cumulative weights, ascending
+	weights  map[int64]int
+}
+
+// pick chooses a version with probability proportional to its weight.
+func (sp *split) pick() *version {
+	r := rand.IntN(sp.cum[len(sp.cum)-1])
+	i, _ := slices.BinarySearch(sp.cum, r+1)
+	return sp.versions[i]
+}
+
+// newSplit returns the split among the weighted versions that are loaded,
+// or nil when none of them is.
+func newSplit(weights map[int64]int, loaded map[int64]*version) *split {
+	nums := make([]int64, 0, len(weights))
+	for num, w := range weights {
+		if w > 0 && loaded[num] != nil {
+			nums = append(nums, num)
+		}
+	}
+	if len(nums) == 0 {
+		return nil
+	}
+	slices.Sort(nums)
+	sp := &split{weights: map[int64]int{}}
+	total := 0
+	for _, num := range nums {
+		total += weights[num]
+		sp.versions = append(sp.versions, loaded[num])
+		sp.cum = append(sp.cum, total)
+		sp.weights[num] = weights[num]
+	}
+	return sp
 }
 
 func newManager(cfg *config, store modelstore.Store, factory Factory, m *metrics) *manager {
@@ -335,6 +375,11 @@ func (mg *manager) reconcile(m *model) {
 			keep[prev] = true
 		}
 	}
+	for num, w := range policy.Weights {
+		if w > 0 && ensure(num) != nil {
+			keep[num] = true
+		}
+	}
 	next := &snapshot{serving: serving, loaded: make(map[int64]*version, len(keep)), labels: labels}
 	var drop []*version
 	for num, v := range loaded {
@@ -344,6 +389,7 @@ func (mg *manager) reconcile(m *model) {
 			drop = append(drop, v)
 		}
 	}
+	next.split = newSplit(policy.Weights, next.loaded)
 	m.snap.Store(next)
 
 	if serving != old.serving {
@@ -624,6 +670,8 @@ func (m *model) acquire(num int64, label string) (*version, error) {
 			if v == nil {
 				return nil, predict.Errorf(codes.NotFound, "model %q label %q points at version %d, which is not loaded", m.name, label, n)
 			}
+		case s.split != nil:
+			v = s.split.pick()
 		default:
 			v = s.serving
 			if v == nil {
@@ -635,6 +683,20 @@ func (m *model) acquire(num int64, label string) (*version, error) {
 		}
 		// The version was unloaded between reading the snapshot and taking
 		// the reference; a newer snapshot is already in place.
+	}
+}
+
+// acquireServing returns a referenced serving version, ignoring any
+// traffic split: for health checks and evaluations.
+func (m *model) acquireServing() (*version, error) {
+	for {
+		v := m.snap.Load().serving
+		if v == nil {
+			return nil, predict.Errorf(codes.Unavailable, "model %q has no version loaded yet", m.name)
+		}
+		if v.acquire() {
+			return v, nil
+		}
 	}
 }
 

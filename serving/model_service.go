@@ -92,6 +92,7 @@ func (m *model) report(isDefault bool) *swapwirev1.ModelStatus {
 		PinnedVersion: m.policy.Pinned,
 		Labels:        snap.labels,
 		Default:       isDefault,
+		Weights:       weightsToProto(m.policy.Weights),
 	}
 	nums := slices.Clone(m.inStore)
 	for n := range snap.loaded {
@@ -154,7 +155,62 @@ func (ms *modelService) modelStatus(name string, p modelstore.Policy) *swapwirev
 	}
 	st.PinnedVersion = p.Pinned
 	st.Labels = p.Labels
+	st.Weights = weightsToProto(p.Weights)
 	return st
+}
+
+func weightsToProto(w map[int64]int) map[int64]int32 {
+	if len(w) == 0 {
+		return nil
+	}
+	out := make(map[int64]int32, len(w))
+	for v, n := range w {
+		out[v] = int32(n)
+	}
+	return out
+}
+
+// SplitTraffic writes a model's traffic weights to the store.
+func (ms *modelService) SplitTraffic(ctx context.Context, req *swapwirev1.SplitTrafficRequest) (*swapwirev1.SplitTrafficResponse, error) {
+	if err := ms.s.adminAllowed(ctx); err != nil {
+		return nil, err
+	}
+	if err := validModel(req.GetModel()); err != nil {
+		return nil, predict.Status(err)
+	}
+	weights := make(map[int64]int, len(req.GetWeights()))
+	for v, w := range req.GetWeights() {
+		if err := validVersion(v); err != nil {
+			return nil, predict.Status(err)
+		}
+		if w < 0 || w > modelstore.MaxWeight {
+			return nil, predict.Status(predict.InvalidArgument("weight %d of version %d: want 0 to %d", w, v, modelstore.MaxWeight))
+		}
+		if w > 0 {
+			if err := ms.requireVersion(ctx, req.GetModel(), v); err != nil {
+				return nil, predict.Status(err)
+			}
+			weights[v] = int(w)
+		}
+	}
+	if len(req.GetWeights()) > 0 && len(weights) == 0 {
+		return nil, predict.Status(predict.InvalidArgument("every weight is zero; send no weights to remove the split"))
+	}
+	store := ms.s.mgr.store
+	p, err := store.Policy(ctx, req.GetModel())
+	if err != nil {
+		return nil, predict.Status(storeErr(err))
+	}
+	p.Weights = weights
+	if len(weights) == 0 {
+		p.Weights = nil
+	}
+	if err := store.SetPolicy(ctx, req.GetModel(), p); err != nil {
+		return nil, predict.Status(storeErr(err))
+	}
+	ms.s.cfg.logger.Info("traffic split", "model", req.GetModel(), "weights", fmt.Sprint(weights))
+	ms.s.mgr.kickAll()
+	return &swapwirev1.SplitTrafficResponse{Status: ms.modelStatus(req.GetModel(), p)}, nil
 }
 
 func (ms *modelService) SwitchModel(ctx context.Context, req *swapwirev1.SwitchModelRequest) (*swapwirev1.SwitchModelResponse, error) {
@@ -295,6 +351,9 @@ func (ms *modelService) DeleteVersion(ctx context.Context, req *swapwirev1.Delet
 		if v == req.GetVersion() {
 			return nil, predict.Status(predict.Errorf(codes.FailedPrecondition, "label %q points at model %q version %d; move it first", l, req.GetModel(), v))
 		}
+	}
+	if p.Weights[req.GetVersion()] > 0 {
+		return nil, predict.Status(predict.Errorf(codes.FailedPrecondition, "model %q version %d takes a share of the traffic; change the split first", req.GetModel(), req.GetVersion()))
 	}
 	if err := store.Delete(ctx, req.GetModel(), req.GetVersion()); err != nil {
 		return nil, predict.Status(storeErr(err))

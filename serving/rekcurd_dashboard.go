@@ -386,7 +386,7 @@ func (d *rekcurdDashboard) EvaluateModel(stream grpc.ClientStreamingServer[rekcu
 	if err != nil {
 		return predict.Status(err)
 	}
-	v, err := m.acquire(0, "")
+	v, err := m.acquireServing()
 	if err != nil {
 		return predict.Status(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,7 +49,7 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 
 func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tVERSION\tSTATE\tLOAD\tIN-FLIGHT\tLABELS\tERROR")
+	fmt.Fprintln(tw, "MODEL\tVERSION\tSTATE\tLOAD\tIN-FLIGHT\tLABELS\tWEIGHT\tERROR")
 	for _, m := range models {
 		name := m.GetName()
 		if m.GetDefault() {
@@ -62,7 +63,7 @@ func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
 			byVersion[v] = append(byVersion[v], l)
 		}
 		if len(m.GetVersions()) == 0 {
-			fmt.Fprintf(tw, "%s\t-\tno versions\t\t\t\t\n", name)
+			fmt.Fprintf(tw, "%s\t-\tno versions\t\t\t\t\t\n", name)
 		}
 		for _, v := range m.GetVersions() {
 			labels := byVersion[v.GetVersion()]
@@ -72,7 +73,11 @@ func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
 				load = d.AsDuration().Round(time.Millisecond).String()
 			}
 			state := strings.ToLower(strings.TrimPrefix(v.GetState().String(), "VERSION_STATE_"))
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\n", name, v.GetVersion(), state, load, v.GetInFlight(), strings.Join(labels, ","), oneLine(v.GetError()))
+			weight := ""
+			if w, ok := m.GetWeights()[v.GetVersion()]; ok {
+				weight = strconv.Itoa(int(w))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", name, v.GetVersion(), state, load, v.GetInFlight(), strings.Join(labels, ","), weight, oneLine(v.GetError()))
 		}
 	}
 	tw.Flush()
@@ -287,6 +292,38 @@ func runLabel(args []string, stdout, stderr io.Writer) error {
 	}
 	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
 		resp, err := swapwirev1.NewModelServiceClient(conn).SetLabel(ctx, &swapwirev1.SetLabelRequest{Model: *model, Label: *label, Version: *version})
+		if err != nil {
+			return err
+		}
+		printModels(stdout, []*swapwirev1.ModelStatus{resp.GetStatus()})
+		return nil
+	})
+}
+
+func runSplit(args []string, stdout, stderr io.Writer) error {
+	fs, cf := adminFlags("split", stderr)
+	model := fs.String("model", "", "model name (required)")
+	clear := fs.Bool("clear", false, "remove the split: all traffic to the serving version")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" || (fs.NArg() == 1) == *clear || fs.NArg() > 1 {
+		return usageErr("want --model M and either VERSION=WEIGHT,... (such as 3=90,4=10) or --clear")
+	}
+	weights := map[int64]int32{}
+	if !*clear {
+		for _, part := range strings.Split(fs.Arg(0), ",") {
+			v, w, ok := strings.Cut(part, "=")
+			ver, err1 := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			wt, err2 := strconv.ParseInt(strings.TrimSpace(w), 10, 32)
+			if !ok || err1 != nil || err2 != nil {
+				return usageErr("%q: want VERSION=WEIGHT", part)
+			}
+			weights[ver] = int32(wt)
+		}
+	}
+	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := swapwirev1.NewModelServiceClient(conn).SplitTraffic(ctx, &swapwirev1.SplitTrafficRequest{Model: *model, Weights: weights})
 		if err != nil {
 			return err
 		}

@@ -104,6 +104,14 @@ func TestCLIAgainstServer(t *testing.T) {
 	if out := run(t, "rollback", addr, "--model", "parity"); !strings.Contains(out, "pinned to version 1 (was serving 2)") {
 		t.Fatalf("rollback printed %q", out)
 	}
+	out = run(t, "split", addr, "--model", "parity", "1=90,2=10")
+	if !regexpLine(out, "1", "90") || !regexpLine(out, "2", "canary", "10") {
+		t.Fatalf("split printed:\n%s", out)
+	}
+	out = run(t, "split", addr, "--model", "parity", "--clear")
+	if regexpLine(out, "2", "canary", "10") {
+		t.Fatalf("split --clear printed:\n%s", out)
+	}
 
 	data := filepath.Join(t.TempDir(), "eval.jsonl")
 	os.WriteFile(data, []byte(`{"ints": [1, 1], "label": "v2-even"}

@@ -7,6 +7,7 @@
 //	swapwire upload   --addr HOST:PORT --model M [--version V] PATH
 //	swapwire switch   --addr HOST:PORT --model M (--version V | --latest)
 //	swapwire label    --addr HOST:PORT --model M --label L (--version V | --remove)
+//	swapwire split    --addr HOST:PORT --model M (3=90,4=10 | --clear)
 //	swapwire rollback --addr HOST:PORT --model M
 //	swapwire delete   --addr HOST:PORT --model M --version V
 //	swapwire evaluate --addr HOST:PORT --model M [--version V] [--details] DATA.jsonl
@@ -34,6 +35,7 @@ func commands() []command {
 		{"upload", "publish a directory or file as a new model version", runUpload},
 		{"switch", "pin a model to a version, or follow the latest", runSwitch},
 		{"label", "point a label such as canary at a version", runLabel},
+		{"split", "share a model's traffic among versions by weight (A/B test, canary)", runSplit},
 		{"rollback", "pin a model to the version that served before", runRollback},
 		{"delete", "delete a model version from the store", runDelete},
 		{"evaluate", "evaluate a model version on labelled examples", runEvaluate},

@@ -49,6 +49,8 @@ func TestDispatchUsageErrors(t *testing.T) {
 		{[]string{"upload", "--model", "m"}, 2, "one PATH"},
 		{[]string{"switch", "--model", "m"}, 2, "--version V or --latest"},
 		{[]string{"label", "--model", "m", "--label", "l"}, 2, "--version V or --remove"},
+		{[]string{"split", "--model", "m"}, 2, "VERSION=WEIGHT"},
+		{[]string{"split", "--model", "m", "1=x"}, 2, `"1=x": want VERSION=WEIGHT`},
 		{[]string{"serve"}, 2, "--model-dir is required"},
 		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
 		{[]string{"help"}, 0, "Commands:"},

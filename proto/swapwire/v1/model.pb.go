@@ -199,7 +199,9 @@ type ModelStatus struct {
 	// Every version in the store or in memory, ascending.
 	Versions []*VersionStatus `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"`
 	// Whether this is the server's default model.
-	Default       bool `protobuf:"varint,6,opt,name=default,proto3" json:"default,omitempty"`
+	Default bool `protobuf:"varint,6,opt,name=default,proto3" json:"default,omitempty"`
+	// Traffic weights by version, when the traffic is split.
+	Weights       map[int64]int32 `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -274,6 +276,13 @@ func (x *ModelStatus) GetDefault() bool {
 		return x.Default
 	}
 	return false
+}
+
+func (x *ModelStatus) GetWeights() map[int64]int32 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
 }
 
 // VersionStatus is one version's state.
@@ -818,6 +827,107 @@ func (x *SetLabelResponse) GetStatus() *ModelStatus {
 	return nil
 }
 
+// SplitTrafficRequest sets a model's traffic split.
+type SplitTrafficRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model name.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Weights by version, such as {3: 90, 4: 10}; empty removes the split.
+	Weights       map[int64]int32 `protobuf:"bytes,2,rep,name=weights,proto3" json:"weights,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SplitTrafficRequest) Reset() {
+	*x = SplitTrafficRequest{}
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SplitTrafficRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SplitTrafficRequest) ProtoMessage() {}
+
+func (x *SplitTrafficRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SplitTrafficRequest.ProtoReflect.Descriptor instead.
+func (*SplitTrafficRequest) Descriptor() ([]byte, []int) {
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SplitTrafficRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *SplitTrafficRequest) GetWeights() map[int64]int32 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+// SplitTrafficResponse reports the split.
+type SplitTrafficResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model's state after the change was written to the store.
+	Status        *ModelStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SplitTrafficResponse) Reset() {
+	*x = SplitTrafficResponse{}
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SplitTrafficResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SplitTrafficResponse) ProtoMessage() {}
+
+func (x *SplitTrafficResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SplitTrafficResponse.ProtoReflect.Descriptor instead.
+func (*SplitTrafficResponse) Descriptor() ([]byte, []int) {
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SplitTrafficResponse) GetStatus() *ModelStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 // RollbackRequest rolls a model back.
 type RollbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -829,7 +939,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +951,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +964,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RollbackRequest) GetModel() string {
@@ -877,7 +987,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +999,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1012,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RollbackResponse) GetFromVersion() int64 {
@@ -932,7 +1042,7 @@ type DeleteVersionRequest struct {
 
 func (x *DeleteVersionRequest) Reset() {
 	*x = DeleteVersionRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1054,7 @@ func (x *DeleteVersionRequest) String() string {
 func (*DeleteVersionRequest) ProtoMessage() {}
 
 func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1067,7 @@ func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVersionRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteVersionRequest) GetModel() string {
@@ -983,7 +1093,7 @@ type DeleteVersionResponse struct {
 
 func (x *DeleteVersionResponse) Reset() {
 	*x = DeleteVersionResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1105,7 @@ func (x *DeleteVersionResponse) String() string {
 func (*DeleteVersionResponse) ProtoMessage() {}
 
 func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1118,7 @@ func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVersionResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
 }
 
 // EvaluateModelRequest is one message of an evaluation stream.
@@ -1025,7 +1135,7 @@ type EvaluateModelRequest struct {
 
 func (x *EvaluateModelRequest) Reset() {
 	*x = EvaluateModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1147,7 @@ func (x *EvaluateModelRequest) String() string {
 func (*EvaluateModelRequest) ProtoMessage() {}
 
 func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1160,7 @@ func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EvaluateModelRequest) GetKind() isEvaluateModelRequest_Kind {
@@ -1111,7 +1221,7 @@ type EvaluationHeader struct {
 
 func (x *EvaluationHeader) Reset() {
 	*x = EvaluationHeader{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1233,7 @@ func (x *EvaluationHeader) String() string {
 func (*EvaluationHeader) ProtoMessage() {}
 
 func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1246,7 @@ func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationHeader.ProtoReflect.Descriptor instead.
 func (*EvaluationHeader) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EvaluationHeader) GetModel() string {
@@ -1175,7 +1285,7 @@ type LabelledExample struct {
 
 func (x *LabelledExample) Reset() {
 	*x = LabelledExample{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1297,7 @@ func (x *LabelledExample) String() string {
 func (*LabelledExample) ProtoMessage() {}
 
 func (x *LabelledExample) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1310,7 @@ func (x *LabelledExample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelledExample.ProtoReflect.Descriptor instead.
 func (*LabelledExample) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LabelledExample) GetInput() *Value {
@@ -1249,7 +1359,7 @@ type EvaluateModelResponse struct {
 
 func (x *EvaluateModelResponse) Reset() {
 	*x = EvaluateModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1371,7 @@ func (x *EvaluateModelResponse) String() string {
 func (*EvaluateModelResponse) ProtoMessage() {}
 
 func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1384,7 @@ func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EvaluateModelResponse) GetModel() string {
@@ -1352,7 +1462,7 @@ type LabelMetrics struct {
 
 func (x *LabelMetrics) Reset() {
 	*x = LabelMetrics{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1474,7 @@ func (x *LabelMetrics) String() string {
 func (*LabelMetrics) ProtoMessage() {}
 
 func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1487,7 @@ func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelMetrics.ProtoReflect.Descriptor instead.
 func (*LabelMetrics) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LabelMetrics) GetLabel() string {
@@ -1428,7 +1538,7 @@ type ConfusionMatrix struct {
 
 func (x *ConfusionMatrix) Reset() {
 	*x = ConfusionMatrix{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1550,7 @@ func (x *ConfusionMatrix) String() string {
 func (*ConfusionMatrix) ProtoMessage() {}
 
 func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1563,7 @@ func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionMatrix.ProtoReflect.Descriptor instead.
 func (*ConfusionMatrix) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConfusionMatrix) GetLabels() []string {
@@ -1481,7 +1591,7 @@ type ConfusionRow struct {
 
 func (x *ConfusionRow) Reset() {
 	*x = ConfusionRow{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1603,7 @@ func (x *ConfusionRow) String() string {
 func (*ConfusionRow) ProtoMessage() {}
 
 func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1616,7 @@ func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionRow.ProtoReflect.Descriptor instead.
 func (*ConfusionRow) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfusionRow) GetCounts() []int64 {
@@ -1535,7 +1645,7 @@ type ExampleResult struct {
 
 func (x *ExampleResult) Reset() {
 	*x = ExampleResult{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1657,7 @@ func (x *ExampleResult) String() string {
 func (*ExampleResult) ProtoMessage() {}
 
 func (x *ExampleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1670,7 @@ func (x *ExampleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleResult.ProtoReflect.Descriptor instead.
 func (*ExampleResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExampleResult) GetIndex() int64 {
@@ -1606,17 +1716,21 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x11ListModelsRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\"F\n" +
 	"\x12ListModelsResponse\x120\n" +
-	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\xbc\x02\n" +
+	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\xb9\x03\n" +
 	"\vModelStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x0fserving_version\x18\x02 \x01(\x03R\x0eservingVersion\x12%\n" +
 	"\x0epinned_version\x18\x03 \x01(\x03R\rpinnedVersion\x12<\n" +
 	"\x06labels\x18\x04 \x03(\v2$.swapwire.v1.ModelStatus.LabelsEntryR\x06labels\x126\n" +
 	"\bversions\x18\x05 \x03(\v2\x1a.swapwire.v1.VersionStatusR\bversions\x12\x18\n" +
-	"\adefault\x18\x06 \x01(\bR\adefault\x1a9\n" +
+	"\adefault\x18\x06 \x01(\bR\adefault\x12?\n" +
+	"\aweights\x18\a \x03(\v2%.swapwire.v1.ModelStatus.WeightsEntryR\aweights\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x86\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a:\n" +
+	"\fWeightsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x86\x02\n" +
 	"\rVersionStatus\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.swapwire.v1.VersionStateR\x05state\x12\x14\n" +
@@ -1649,6 +1763,14 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\"D\n" +
 	"\x10SetLabelResponse\x120\n" +
+	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"\xb0\x01\n" +
+	"\x13SplitTrafficRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12G\n" +
+	"\aweights\x18\x02 \x03(\v2-.swapwire.v1.SplitTrafficRequest.WeightsEntryR\aweights\x1a:\n" +
+	"\fWeightsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"H\n" +
+	"\x14SplitTrafficResponse\x120\n" +
 	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"'\n" +
 	"\x0fRollbackRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\"T\n" +
@@ -1705,14 +1827,15 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n" +
 	"\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n" +
 	"\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n" +
-	"\x14VERSION_STATE_FAILED\x10\x062\xc7\x04\n" +
+	"\x14VERSION_STATE_FAILED\x10\x062\x9c\x05\n" +
 	"\fModelService\x12M\n" +
 	"\n" +
 	"ListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n" +
 	"\vUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n" +
 	"\vSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n" +
 	"\bSetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n" +
-	"\bRollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12V\n" +
+	"\bRollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n" +
+	"\fSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n" +
 	"\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n" +
 	"\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01B;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3"
 
@@ -1729,7 +1852,7 @@ func file_swapwire_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_swapwire_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_swapwire_v1_model_proto_goTypes = []any{
 	(VersionState)(0),             // 0: swapwire.v1.VersionState
 	(*ListModelsRequest)(nil),     // 1: swapwire.v1.ListModelsRequest
@@ -1743,62 +1866,71 @@ var file_swapwire_v1_model_proto_goTypes = []any{
 	(*SwitchModelResponse)(nil),   // 9: swapwire.v1.SwitchModelResponse
 	(*SetLabelRequest)(nil),       // 10: swapwire.v1.SetLabelRequest
 	(*SetLabelResponse)(nil),      // 11: swapwire.v1.SetLabelResponse
-	(*RollbackRequest)(nil),       // 12: swapwire.v1.RollbackRequest
-	(*RollbackResponse)(nil),      // 13: swapwire.v1.RollbackResponse
-	(*DeleteVersionRequest)(nil),  // 14: swapwire.v1.DeleteVersionRequest
-	(*DeleteVersionResponse)(nil), // 15: swapwire.v1.DeleteVersionResponse
-	(*EvaluateModelRequest)(nil),  // 16: swapwire.v1.EvaluateModelRequest
-	(*EvaluationHeader)(nil),      // 17: swapwire.v1.EvaluationHeader
-	(*LabelledExample)(nil),       // 18: swapwire.v1.LabelledExample
-	(*EvaluateModelResponse)(nil), // 19: swapwire.v1.EvaluateModelResponse
-	(*LabelMetrics)(nil),          // 20: swapwire.v1.LabelMetrics
-	(*ConfusionMatrix)(nil),       // 21: swapwire.v1.ConfusionMatrix
-	(*ConfusionRow)(nil),          // 22: swapwire.v1.ConfusionRow
-	(*ExampleResult)(nil),         // 23: swapwire.v1.ExampleResult
-	nil,                           // 24: swapwire.v1.ModelStatus.LabelsEntry
-	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
-	(*Value)(nil),                 // 27: swapwire.v1.Value
-	(*structpb.Struct)(nil),       // 28: google.protobuf.Struct
+	(*SplitTrafficRequest)(nil),   // 12: swapwire.v1.SplitTrafficRequest
+	(*SplitTrafficResponse)(nil),  // 13: swapwire.v1.SplitTrafficResponse
+	(*RollbackRequest)(nil),       // 14: swapwire.v1.RollbackRequest
+	(*RollbackResponse)(nil),      // 15: swapwire.v1.RollbackResponse
+	(*DeleteVersionRequest)(nil),  // 16: swapwire.v1.DeleteVersionRequest
+	(*DeleteVersionResponse)(nil), // 17: swapwire.v1.DeleteVersionResponse
+	(*EvaluateModelRequest)(nil),  // 18: swapwire.v1.EvaluateModelRequest
+	(*EvaluationHeader)(nil),      // 19: swapwire.v1.EvaluationHeader
+	(*LabelledExample)(nil),       // 20: swapwire.v1.LabelledExample
+	(*EvaluateModelResponse)(nil), // 21: swapwire.v1.EvaluateModelResponse
+	(*LabelMetrics)(nil),          // 22: swapwire.v1.LabelMetrics
+	(*ConfusionMatrix)(nil),       // 23: swapwire.v1.ConfusionMatrix
+	(*ConfusionRow)(nil),          // 24: swapwire.v1.ConfusionRow
+	(*ExampleResult)(nil),         // 25: swapwire.v1.ExampleResult
+	nil,                           // 26: swapwire.v1.ModelStatus.LabelsEntry
+	nil,                           // 27: swapwire.v1.ModelStatus.WeightsEntry
+	nil,                           // 28: swapwire.v1.SplitTrafficRequest.WeightsEntry
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*Value)(nil),                 // 31: swapwire.v1.Value
+	(*structpb.Struct)(nil),       // 32: google.protobuf.Struct
 }
 var file_swapwire_v1_model_proto_depIdxs = []int32{
 	3,  // 0: swapwire.v1.ListModelsResponse.models:type_name -> swapwire.v1.ModelStatus
-	24, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
+	26, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
 	4,  // 2: swapwire.v1.ModelStatus.versions:type_name -> swapwire.v1.VersionStatus
-	0,  // 3: swapwire.v1.VersionStatus.state:type_name -> swapwire.v1.VersionState
-	25, // 4: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
-	26, // 5: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
-	6,  // 6: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
-	3,  // 7: swapwire.v1.SwitchModelResponse.status:type_name -> swapwire.v1.ModelStatus
-	3,  // 8: swapwire.v1.SetLabelResponse.status:type_name -> swapwire.v1.ModelStatus
-	17, // 9: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
-	18, // 10: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
-	27, // 11: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
-	28, // 12: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
-	27, // 13: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
-	20, // 14: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
-	21, // 15: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
-	23, // 16: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
-	22, // 17: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
-	1,  // 18: swapwire.v1.ModelService.ListModels:input_type -> swapwire.v1.ListModelsRequest
-	5,  // 19: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
-	8,  // 20: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
-	10, // 21: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
-	12, // 22: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
-	14, // 23: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
-	16, // 24: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
-	2,  // 25: swapwire.v1.ModelService.ListModels:output_type -> swapwire.v1.ListModelsResponse
-	7,  // 26: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
-	9,  // 27: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
-	11, // 28: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
-	13, // 29: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
-	15, // 30: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
-	19, // 31: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	27, // 3: swapwire.v1.ModelStatus.weights:type_name -> swapwire.v1.ModelStatus.WeightsEntry
+	0,  // 4: swapwire.v1.VersionStatus.state:type_name -> swapwire.v1.VersionState
+	29, // 5: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
+	30, // 6: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
+	6,  // 7: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
+	3,  // 8: swapwire.v1.SwitchModelResponse.status:type_name -> swapwire.v1.ModelStatus
+	3,  // 9: swapwire.v1.SetLabelResponse.status:type_name -> swapwire.v1.ModelStatus
+	28, // 10: swapwire.v1.SplitTrafficRequest.weights:type_name -> swapwire.v1.SplitTrafficRequest.WeightsEntry
+	3,  // 11: swapwire.v1.SplitTrafficResponse.status:type_name -> swapwire.v1.ModelStatus
+	19, // 12: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
+	20, // 13: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
+	31, // 14: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
+	32, // 15: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
+	31, // 16: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
+	22, // 17: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
+	23, // 18: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
+	25, // 19: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
+	24, // 20: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
+	1,  // 21: swapwire.v1.ModelService.ListModels:input_type -> swapwire.v1.ListModelsRequest
+	5,  // 22: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
+	8,  // 23: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
+	10, // 24: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
+	14, // 25: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
+	12, // 26: swapwire.v1.ModelService.SplitTraffic:input_type -> swapwire.v1.SplitTrafficRequest
+	16, // 27: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
+	18, // 28: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
+	2,  // 29: swapwire.v1.ModelService.ListModels:output_type -> swapwire.v1.ListModelsResponse
+	7,  // 30: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
+	9,  // 31: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
+	11, // 32: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
+	15, // 33: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
+	13, // 34: swapwire.v1.ModelService.SplitTraffic:output_type -> swapwire.v1.SplitTrafficResponse
+	17, // 35: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
+	21, // 36: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
+	29, // [29:37] is the sub-list for method output_type
+	21, // [21:29] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_v1_model_proto_init() }
@@ -1811,7 +1943,7 @@ func file_swapwire_v1_model_proto_init() {
 		(*UploadModelRequest_Header)(nil),
 		(*UploadModelRequest_Chunk)(nil),
 	}
-	file_swapwire_v1_model_proto_msgTypes[15].OneofWrappers = []any{
+	file_swapwire_v1_model_proto_msgTypes[17].OneofWrappers = []any{
 		(*EvaluateModelRequest_Header)(nil),
 		(*EvaluateModelRequest_Example)(nil),
 	}
@@ -1821,7 +1953,7 @@ func file_swapwire_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_v1_model_proto_rawDesc), len(file_swapwire_v1_model_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	ModelService_SwitchModel_FullMethodName   = "/swapwire.v1.ModelService/SwitchModel"
 	ModelService_SetLabel_FullMethodName      = "/swapwire.v1.ModelService/SetLabel"
 	ModelService_Rollback_FullMethodName      = "/swapwire.v1.ModelService/Rollback"
+	ModelService_SplitTraffic_FullMethodName  = "/swapwire.v1.ModelService/SplitTraffic"
 	ModelService_DeleteVersion_FullMethodName = "/swapwire.v1.ModelService/DeleteVersion"
 	ModelService_EvaluateModel_FullMethodName = "/swapwire.v1.ModelService/EvaluateModel"
 )
@@ -49,6 +50,10 @@ type ModelServiceClient interface {
 	SetLabel(ctx context.Context, in *SetLabelRequest, opts ...grpc.CallOption) (*SetLabelResponse, error)
 	// Rollback pins a model to the good version that served before the current one.
 	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (*RollbackResponse, error)
+	// SplitTraffic shares the requests that name no version or label among
+	// versions by weight, for an A/B test or a canary. Every weighted version
+	// is kept loaded; an empty map sends all traffic to the serving version.
+	SplitTraffic(ctx context.Context, in *SplitTrafficRequest, opts ...grpc.CallOption) (*SplitTrafficResponse, error)
 	// DeleteVersion removes a version from the store. The serving version cannot be deleted.
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error)
 	// EvaluateModel streams labelled examples through a model version and
@@ -117,6 +122,16 @@ func (c *modelServiceClient) Rollback(ctx context.Context, in *RollbackRequest, 
 	return out, nil
 }
 
+func (c *modelServiceClient) SplitTraffic(ctx context.Context, in *SplitTrafficRequest, opts ...grpc.CallOption) (*SplitTrafficResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SplitTrafficResponse)
+	err := c.cc.Invoke(ctx, ModelService_SplitTraffic_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *modelServiceClient) DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*DeleteVersionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteVersionResponse)
@@ -161,6 +176,10 @@ type ModelServiceServer interface {
 	SetLabel(context.Context, *SetLabelRequest) (*SetLabelResponse, error)
 	// Rollback pins a model to the good version that served before the current one.
 	Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error)
+	// SplitTraffic shares the requests that name no version or label among
+	// versions by weight, for an A/B test or a canary. Every weighted version
+	// is kept loaded; an empty map sends all traffic to the serving version.
+	SplitTraffic(context.Context, *SplitTrafficRequest) (*SplitTrafficResponse, error)
 	// DeleteVersion removes a version from the store. The serving version cannot be deleted.
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error)
 	// EvaluateModel streams labelled examples through a model version and
@@ -190,6 +209,9 @@ func (UnimplementedModelServiceServer) SetLabel(context.Context, *SetLabelReques
 }
 func (UnimplementedModelServiceServer) Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Rollback not implemented")
+}
+func (UnimplementedModelServiceServer) SplitTraffic(context.Context, *SplitTrafficRequest) (*SplitTrafficResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SplitTraffic not implemented")
 }
 func (UnimplementedModelServiceServer) DeleteVersion(context.Context, *DeleteVersionRequest) (*DeleteVersionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteVersion not implemented")
@@ -297,6 +319,24 @@ func _ModelService_Rollback_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ModelService_SplitTraffic_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SplitTrafficRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ModelServiceServer).SplitTraffic(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ModelService_SplitTraffic_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ModelServiceServer).SplitTraffic(ctx, req.(*SplitTrafficRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ModelService_DeleteVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteVersionRequest)
 	if err := dec(in); err != nil {
@@ -344,6 +384,10 @@ var ModelService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Rollback",
 			Handler:    _ModelService_Rollback_Handler,
+		},
+		{
+			MethodName: "SplitTraffic",
+			Handler:    _ModelService_SplitTraffic_Handler,
 		},
 		{
 			MethodName: "DeleteVersion",

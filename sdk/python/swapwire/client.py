@@ -181,6 +181,7 @@ class ModelStatus:
     labels: typing.Dict[str, int]
     versions: typing.List[VersionStatus]
     default: bool
+    weights: typing.Dict[int, int] = dataclasses.field(default_factory=dict)  # traffic split
 
     def version(self, number):
         """Returns the VersionStatus of one version, or None."""
@@ -206,7 +207,8 @@ def _model_status(m):
             in_flight=v.in_flight))
     return ModelStatus(name=m.name, serving_version=m.serving_version,
                        pinned_version=m.pinned_version, labels=dict(m.labels),
-                       versions=versions, default=getattr(m, "default"))
+                       versions=versions, default=getattr(m, "default"),
+                       weights=dict(m.weights))
 
 
 @dataclasses.dataclass
@@ -598,6 +600,15 @@ class Client:
         """Points label at version; None or 0 removes it. Returns the ModelStatus."""
         r = self._call(self._models.SetLabel,
                        model_pb2.SetLabelRequest(model=model, label=label, version=version or 0),
+                       timeout)
+        return _model_status(r.status)
+
+    def split(self, model, weights, timeout=_DEFAULT):
+        """Shares the traffic that names no version among versions by weight,
+        such as {3: 90, 4: 10}; an empty dict or None removes the split.
+        Returns the ModelStatus."""
+        r = self._call(self._models.SplitTraffic,
+                       model_pb2.SplitTrafficRequest(model=model, weights=dict(weights or {})),
                        timeout)
         return _model_status(r.status)
 

@@ -422,6 +422,15 @@ class DigitsTest(unittest.TestCase):
         self.assertEqual((rb.from_version, rb.to_version), (2, 1))
         wait_for(lambda: self.served_version() == 1, what="version 1 after the rollback")
 
+        # Split the unnamed traffic 50/50: both versions answer.
+        st = self.c.split("digits", {1: 50, 2: 50})
+        self.assertEqual(st.weights, {1: 50, 2: 50})
+        seen_versions = set()
+        wait_for(lambda: seen_versions.add(
+            self.c.predict(self.samples[0]["ints"], model="digits").version) or seen_versions == {1, 2},
+            what="both versions to answer under a 50/50 split")
+        self.assertEqual(self.c.split("digits", None).weights, {})
+
         with self.assertRaises(Error) as cm:
             self.c.switch("digits", 9)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)

@@ -24,7 +24,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/v1/model.proto',
   package='swapwire.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xf0\x01\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"4\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\xc7\x04\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
+  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xd8\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12\x36\n\x07weights\x18\x07 \x03(\x0b\x32%.swapwire.v1.ModelStatus.WeightsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"4\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x94\x01\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12>\n\x07weights\x18\x02 \x03(\x0b\x32-.swapwire.v1.SplitTrafficRequest.WeightsEntry\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,google_dot_protobuf_dot_timestamp__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -65,8 +65,8 @@ _VERSIONSTATE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2288,
-  serialized_end=2497,
+  serialized_start=2609,
+  serialized_end=2818,
 )
 _sym_db.RegisterEnumDescriptor(_VERSIONSTATE)
 
@@ -176,8 +176,45 @@ _MODELSTATUS_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=456,
-  serialized_end=501,
+  serialized_start=512,
+  serialized_end=557,
+)
+
+_MODELSTATUS_WEIGHTSENTRY = _descriptor.Descriptor(
+  name='WeightsEntry',
+  full_name='swapwire.v1.ModelStatus.WeightsEntry',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='key', full_name='swapwire.v1.ModelStatus.WeightsEntry.key', index=0,
+      number=1, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='value', full_name='swapwire.v1.ModelStatus.WeightsEntry.value', index=1,
+      number=2, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=559,
+  serialized_end=605,
 )
 
 _MODELSTATUS = _descriptor.Descriptor(
@@ -229,10 +266,17 @@ _MODELSTATUS = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='weights', full_name='swapwire.v1.ModelStatus.weights', index=6,
+      number=7, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
-  nested_types=[_MODELSTATUS_LABELSENTRY, ],
+  nested_types=[_MODELSTATUS_LABELSENTRY, _MODELSTATUS_WEIGHTSENTRY, ],
   enum_types=[
   ],
   options=None,
@@ -242,7 +286,7 @@ _MODELSTATUS = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=261,
-  serialized_end=501,
+  serialized_end=605,
 )
 
 
@@ -307,8 +351,8 @@ _VERSIONSTATUS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=504,
-  serialized_end=709,
+  serialized_start=608,
+  serialized_end=813,
 )
 
 
@@ -348,8 +392,8 @@ _UPLOADMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.UploadModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=711,
-  serialized_end=801,
+  serialized_start=815,
+  serialized_end=905,
 )
 
 
@@ -400,8 +444,8 @@ _UPLOADHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=803,
-  serialized_end=879,
+  serialized_start=907,
+  serialized_end=983,
 )
 
 
@@ -459,8 +503,8 @@ _UPLOADMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=881,
-  serialized_end=979,
+  serialized_start=985,
+  serialized_end=1083,
 )
 
 
@@ -497,8 +541,8 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=981,
-  serialized_end=1033,
+  serialized_start=1085,
+  serialized_end=1137,
 )
 
 
@@ -528,8 +572,8 @@ _SWITCHMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1035,
-  serialized_end=1098,
+  serialized_start=1139,
+  serialized_end=1202,
 )
 
 
@@ -573,8 +617,8 @@ _SETLABELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1100,
-  serialized_end=1164,
+  serialized_start=1204,
+  serialized_end=1268,
 )
 
 
@@ -604,8 +648,114 @@ _SETLABELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1166,
-  serialized_end=1226,
+  serialized_start=1270,
+  serialized_end=1330,
+)
+
+
+_SPLITTRAFFICREQUEST_WEIGHTSENTRY = _descriptor.Descriptor(
+  name='WeightsEntry',
+  full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='key', full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry.key', index=0,
+      number=1, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='value', full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry.value', index=1,
+      number=2, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=559,
+  serialized_end=605,
+)
+
+_SPLITTRAFFICREQUEST = _descriptor.Descriptor(
+  name='SplitTrafficRequest',
+  full_name='swapwire.v1.SplitTrafficRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='model', full_name='swapwire.v1.SplitTrafficRequest.model', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='weights', full_name='swapwire.v1.SplitTrafficRequest.weights', index=1,
+      number=2, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[_SPLITTRAFFICREQUEST_WEIGHTSENTRY, ],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=1333,
+  serialized_end=1481,
+)
+
+
+_SPLITTRAFFICRESPONSE = _descriptor.Descriptor(
+  name='SplitTrafficResponse',
+  full_name='swapwire.v1.SplitTrafficResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='status', full_name='swapwire.v1.SplitTrafficResponse.status', index=0,
+      number=1, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=1483,
+  serialized_end=1547,
 )
 
 
@@ -635,8 +785,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1228,
-  serialized_end=1260,
+  serialized_start=1549,
+  serialized_end=1581,
 )
 
 
@@ -673,8 +823,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1262,
-  serialized_end=1322,
+  serialized_start=1583,
+  serialized_end=1643,
 )
 
 
@@ -711,8 +861,8 @@ _DELETEVERSIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1324,
-  serialized_end=1378,
+  serialized_start=1645,
+  serialized_end=1699,
 )
 
 
@@ -735,8 +885,8 @@ _DELETEVERSIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1380,
-  serialized_end=1403,
+  serialized_start=1701,
+  serialized_end=1724,
 )
 
 
@@ -776,8 +926,8 @@ _EVALUATEMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.EvaluateModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1406,
-  serialized_end=1534,
+  serialized_start=1727,
+  serialized_end=1855,
 )
 
 
@@ -821,8 +971,8 @@ _EVALUATIONHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1536,
-  serialized_end=1603,
+  serialized_start=1857,
+  serialized_end=1924,
 )
 
 
@@ -866,8 +1016,8 @@ _LABELLEDEXAMPLE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1606,
-  serialized_end=1734,
+  serialized_start=1927,
+  serialized_end=2055,
 )
 
 
@@ -946,8 +1096,8 @@ _EVALUATEMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1737,
-  serialized_end=1981,
+  serialized_start=2058,
+  serialized_end=2302,
 )
 
 
@@ -1005,8 +1155,8 @@ _LABELMETRICS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1983,
-  serialized_end=2076,
+  serialized_start=2304,
+  serialized_end=2397,
 )
 
 
@@ -1043,8 +1193,8 @@ _CONFUSIONMATRIX = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2078,
-  serialized_end=2152,
+  serialized_start=2399,
+  serialized_end=2473,
 )
 
 
@@ -1074,8 +1224,8 @@ _CONFUSIONROW = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2154,
-  serialized_end=2184,
+  serialized_start=2475,
+  serialized_end=2505,
 )
 
 
@@ -1133,14 +1283,16 @@ _EXAMPLERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2186,
-  serialized_end=2285,
+  serialized_start=2507,
+  serialized_end=2606,
 )
 
 _LISTMODELSRESPONSE.fields_by_name['models'].message_type = _MODELSTATUS
 _MODELSTATUS_LABELSENTRY.containing_type = _MODELSTATUS
+_MODELSTATUS_WEIGHTSENTRY.containing_type = _MODELSTATUS
 _MODELSTATUS.fields_by_name['labels'].message_type = _MODELSTATUS_LABELSENTRY
 _MODELSTATUS.fields_by_name['versions'].message_type = _VERSIONSTATUS
+_MODELSTATUS.fields_by_name['weights'].message_type = _MODELSTATUS_WEIGHTSENTRY
 _VERSIONSTATUS.fields_by_name['state'].enum_type = _VERSIONSTATE
 _VERSIONSTATUS.fields_by_name['load_duration'].message_type = google_dot_protobuf_dot_duration__pb2._DURATION
 _VERSIONSTATUS.fields_by_name['loaded_at'].message_type = google_dot_protobuf_dot_timestamp__pb2._TIMESTAMP
@@ -1153,6 +1305,9 @@ _UPLOADMODELREQUEST.oneofs_by_name['kind'].fields.append(
 _UPLOADMODELREQUEST.fields_by_name['chunk'].containing_oneof = _UPLOADMODELREQUEST.oneofs_by_name['kind']
 _SWITCHMODELRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
 _SETLABELRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
+_SPLITTRAFFICREQUEST_WEIGHTSENTRY.containing_type = _SPLITTRAFFICREQUEST
+_SPLITTRAFFICREQUEST.fields_by_name['weights'].message_type = _SPLITTRAFFICREQUEST_WEIGHTSENTRY
+_SPLITTRAFFICRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
 _EVALUATEMODELREQUEST.fields_by_name['header'].message_type = _EVALUATIONHEADER
 _EVALUATEMODELREQUEST.fields_by_name['example'].message_type = _LABELLEDEXAMPLE
 _EVALUATEMODELREQUEST.oneofs_by_name['kind'].fields.append(
@@ -1179,6 +1334,8 @@ DESCRIPTOR.message_types_by_name['SwitchModelRequest'] = _SWITCHMODELREQUEST
 DESCRIPTOR.message_types_by_name['SwitchModelResponse'] = _SWITCHMODELRESPONSE
 DESCRIPTOR.message_types_by_name['SetLabelRequest'] = _SETLABELREQUEST
 DESCRIPTOR.message_types_by_name['SetLabelResponse'] = _SETLABELRESPONSE
+DESCRIPTOR.message_types_by_name['SplitTrafficRequest'] = _SPLITTRAFFICREQUEST
+DESCRIPTOR.message_types_by_name['SplitTrafficResponse'] = _SPLITTRAFFICRESPONSE
 DESCRIPTOR.message_types_by_name['RollbackRequest'] = _ROLLBACKREQUEST
 DESCRIPTOR.message_types_by_name['RollbackResponse'] = _ROLLBACKRESPONSE
 DESCRIPTOR.message_types_by_name['DeleteVersionRequest'] = _DELETEVERSIONREQUEST
@@ -1216,12 +1373,20 @@ ModelStatus = _reflection.GeneratedProtocolMessageType('ModelStatus', (_message.
     # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus.LabelsEntry)
     ))
   ,
+
+  WeightsEntry = _reflection.GeneratedProtocolMessageType('WeightsEntry', (_message.Message,), dict(
+    DESCRIPTOR = _MODELSTATUS_WEIGHTSENTRY,
+    __module__ = 'swapwire.v1.model_pb2'
+    # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus.WeightsEntry)
+    ))
+  ,
   DESCRIPTOR = _MODELSTATUS,
   __module__ = 'swapwire.v1.model_pb2'
   # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus)
   ))
 _sym_db.RegisterMessage(ModelStatus)
 _sym_db.RegisterMessage(ModelStatus.LabelsEntry)
+_sym_db.RegisterMessage(ModelStatus.WeightsEntry)
 
 VersionStatus = _reflection.GeneratedProtocolMessageType('VersionStatus', (_message.Message,), dict(
   DESCRIPTOR = _VERSIONSTATUS,
@@ -1278,6 +1443,28 @@ SetLabelResponse = _reflection.GeneratedProtocolMessageType('SetLabelResponse', 
   # @@protoc_insertion_point(class_scope:swapwire.v1.SetLabelResponse)
   ))
 _sym_db.RegisterMessage(SetLabelResponse)
+
+SplitTrafficRequest = _reflection.GeneratedProtocolMessageType('SplitTrafficRequest', (_message.Message,), dict(
+
+  WeightsEntry = _reflection.GeneratedProtocolMessageType('WeightsEntry', (_message.Message,), dict(
+    DESCRIPTOR = _SPLITTRAFFICREQUEST_WEIGHTSENTRY,
+    __module__ = 'swapwire.v1.model_pb2'
+    # @@protoc_insertion_point(class_scope:swapwire.v1.SplitTrafficRequest.WeightsEntry)
+    ))
+  ,
+  DESCRIPTOR = _SPLITTRAFFICREQUEST,
+  __module__ = 'swapwire.v1.model_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.v1.SplitTrafficRequest)
+  ))
+_sym_db.RegisterMessage(SplitTrafficRequest)
+_sym_db.RegisterMessage(SplitTrafficRequest.WeightsEntry)
+
+SplitTrafficResponse = _reflection.GeneratedProtocolMessageType('SplitTrafficResponse', (_message.Message,), dict(
+  DESCRIPTOR = _SPLITTRAFFICRESPONSE,
+  __module__ = 'swapwire.v1.model_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.v1.SplitTrafficResponse)
+  ))
+_sym_db.RegisterMessage(SplitTrafficResponse)
 
 RollbackRequest = _reflection.GeneratedProtocolMessageType('RollbackRequest', (_message.Message,), dict(
   DESCRIPTOR = _ROLLBACKREQUEST,
@@ -1368,6 +1555,10 @@ DESCRIPTOR.has_options = True
 DESCRIPTOR._options = _descriptor._ParseOptions(descriptor_pb2.FileOptions(), _b('Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1'))
 _MODELSTATUS_LABELSENTRY.has_options = True
 _MODELSTATUS_LABELSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
+_MODELSTATUS_WEIGHTSENTRY.has_options = True
+_MODELSTATUS_WEIGHTSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
+_SPLITTRAFFICREQUEST_WEIGHTSENTRY.has_options = True
+_SPLITTRAFFICREQUEST_WEIGHTSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
 
 _MODELSERVICE = _descriptor.ServiceDescriptor(
   name='ModelService',
@@ -1375,8 +1566,8 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2500,
-  serialized_end=3083,
+  serialized_start=2821,
+  serialized_end=3489,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListModels',
@@ -1424,9 +1615,18 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
     options=None,
   ),
   _descriptor.MethodDescriptor(
+    name='SplitTraffic',
+    full_name='swapwire.v1.ModelService.SplitTraffic',
+    index=5,
+    containing_service=None,
+    input_type=_SPLITTRAFFICREQUEST,
+    output_type=_SPLITTRAFFICRESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
     name='DeleteVersion',
     full_name='swapwire.v1.ModelService.DeleteVersion',
-    index=5,
+    index=6,
     containing_service=None,
     input_type=_DELETEVERSIONREQUEST,
     output_type=_DELETEVERSIONRESPONSE,
@@ -1435,7 +1635,7 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   _descriptor.MethodDescriptor(
     name='EvaluateModel',
     full_name='swapwire.v1.ModelService.EvaluateModel',
-    index=6,
+    index=7,
     containing_service=None,
     input_type=_EVALUATEMODELREQUEST,
     output_type=_EVALUATEMODELRESPONSE,

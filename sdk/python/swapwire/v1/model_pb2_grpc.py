@@ -41,6 +41,11 @@ class ModelServiceStub(object):
         request_serializer=swapwire_dot_v1_dot_model__pb2.RollbackRequest.SerializeToString,
         response_deserializer=swapwire_dot_v1_dot_model__pb2.RollbackResponse.FromString,
         )
+    self.SplitTraffic = channel.unary_unary(
+        '/swapwire.v1.ModelService/SplitTraffic',
+        request_serializer=swapwire_dot_v1_dot_model__pb2.SplitTrafficRequest.SerializeToString,
+        response_deserializer=swapwire_dot_v1_dot_model__pb2.SplitTrafficResponse.FromString,
+        )
     self.DeleteVersion = channel.unary_unary(
         '/swapwire.v1.ModelService/DeleteVersion',
         request_serializer=swapwire_dot_v1_dot_model__pb2.DeleteVersionRequest.SerializeToString,
@@ -97,6 +102,15 @@ class ModelServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def SplitTraffic(self, request, context):
+    """SplitTraffic shares the requests that name no version or label among
+    versions by weight, for an A/B test or a canary. Every weighted version
+    is kept loaded; an empty map sends all traffic to the serving version.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
   def DeleteVersion(self, request, context):
     """DeleteVersion removes a version from the store. The serving version cannot be deleted.
     """
@@ -139,6 +153,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
           servicer.Rollback,
           request_deserializer=swapwire_dot_v1_dot_model__pb2.RollbackRequest.FromString,
           response_serializer=swapwire_dot_v1_dot_model__pb2.RollbackResponse.SerializeToString,
+      ),
+      'SplitTraffic': grpc.unary_unary_rpc_method_handler(
+          servicer.SplitTraffic,
+          request_deserializer=swapwire_dot_v1_dot_model__pb2.SplitTrafficRequest.FromString,
+          response_serializer=swapwire_dot_v1_dot_model__pb2.SplitTrafficResponse.SerializeToString,
       ),
       'DeleteVersion': grpc.unary_unary_rpc_method_handler(
           servicer.DeleteVersion,
