@@ -89,6 +89,20 @@ function fromValue(v) {
   }
 }
 
+// toLabel returns the swapwire.v1.Value for an expected label: like
+// toValue, and a number alone is a one-element array (7 -> ints [7],
+// 0.5 -> floats [0.5]), as models such as digits answer [7].
+function toLabel(x) {
+  if (typeof x === 'bigint') return { ints: { values: [x.toString()] } };
+  if (typeof x === 'number') {
+    if (Number.isInteger(x)) return { ints: { values: [x] } };
+    if (Number.isFinite(x)) return { floats: { values: [x] } };
+    throw new TypeError(`label ${x} is not a finite number`);
+  }
+  if (x === null || x === undefined) throw new TypeError('label is missing');
+  return toValue(x);
+}
+
 function toStructValue(x) {
   if (x === null || x === undefined) return { nullValue: 'NULL_VALUE' };
   if (typeof x === 'number') {
@@ -155,6 +169,49 @@ function modelStatus(m) {
       loadSeconds: v.loadDuration ? v.loadDuration.seconds + v.loadDuration.nanos / 1e9 : 0,
       loadedAt: v.loadedAt ? new Date(v.loadedAt.seconds * 1000 + Math.floor(v.loadedAt.nanos / 1e6)) : null,
       inFlight: v.inFlight,
+    })),
+  };
+}
+
+// labelledExample returns the swapwire.v1.LabelledExample for an example:
+// { input, label, option } or [input, label] or [input, label, option].
+function labelledExample(ex, i) {
+  let input;
+  let label;
+  let option;
+  if (Array.isArray(ex) && (ex.length === 2 || ex.length === 3)) {
+    [input, label, option] = ex;
+  } else if (ex !== null && typeof ex === 'object' && !Array.isArray(ex) && !(ex instanceof Uint8Array)
+    && 'input' in ex && 'label' in ex) {
+    ({ input, label, option } = ex);
+  } else {
+    throw new TypeError(`example ${i}: want { input, label, option } or [input, label, option]`);
+  }
+  try {
+    const le = { input: toValue(input), label: toLabel(label) };
+    if (option) le.option = toStruct(option);
+    return le;
+  } catch (e) {
+    if (e instanceof TypeError) throw new TypeError(`example ${i}: ${e.message}`);
+    throw e;
+  }
+}
+
+function evaluation(r) {
+  const confusion = r.confusion || { labels: [], rows: [] };
+  return {
+    model: r.model,
+    version: r.version,
+    examples: r.examples,
+    errors: r.errors,
+    accuracy: r.accuracy,
+    labels: (r.labels || []).map((m) => ({
+      label: m.label, precision: m.precision, recall: m.recall, f1: m.f1, support: m.support,
+    })),
+    confusionLabels: Array.from(confusion.labels || []),
+    confusion: (confusion.rows || []).map((row) => Array.from(row.counts || [])),
+    details: (r.details || []).map((d) => ({
+      index: d.index, expected: d.expected, predicted: d.predicted, correct: d.correct, error: d.error,
     })),
   };
 }
@@ -280,7 +337,9 @@ function decodeHealth(buf) {
 
 class Client {
   // addr: host:port. options:
-  //   token       sent as "authorization: Bearer <token>" (admin calls)
+  //   token       sent as "authorization: Bearer <token>" metadata on every
+  //               call (admin calls need it unless the server takes them
+  //               from loopback or a client certificate)
   //   timeoutMs   default deadline of each call (30000); every method takes
   //               { timeoutMs } to override, 0 or Infinity for none
   //   credentials grpc.ChannelCredentials (default: insecure)
@@ -420,6 +479,56 @@ class Client {
     const r = await this._unary(this._models, 'SwitchModel', { model, version: version || 0 }, o);
     return modelStatus(r.status);
   }
+
+  // setLabel(model, label, version) points a label (such as "canary") at a
+  // version, which predict({ label }) then reaches; 0 or null removes the
+  // label. Resolves to the model's state after the change was written.
+  async setLabel(model, label, version, o = {}) {
+    const r = await this._unary(this._models, 'SetLabel', { model, label, version: version || 0 }, o);
+    return modelStatus(r.status);
+  }
+
+  // rollback(model) pins the model to the good version that served before
+  // the current one and resolves to { fromVersion, toVersion }.
+  async rollback(model, o = {}) {
+    const r = await this._unary(this._models, 'Rollback', { model }, o);
+    return { fromVersion: r.fromVersion, toVersion: r.toVersion };
+  }
+
+  // deleteVersion(model, version) removes a version from the store; the
+  // serving or pinned version, or one a label points at, rejects with
+  // FAILED_PRECONDITION.
+  async deleteVersion(model, version, o = {}) {
+    await this._unary(this._models, 'DeleteVersion', { model, version }, o);
+  }
+
+  // evaluate(model, examples, { version, details, timeoutMs }) streams
+  // labelled examples through a model version (0: the serving one; model
+  // '': the default model) over one EvaluateModel call and resolves to
+  // { model, version, examples, errors, accuracy, labels: [{ label,
+  // precision, recall, f1, support }], confusionLabels, confusion (rows:
+  // expected, columns: predicted, in confusionLabels order), details }.
+  // An example is { input, label, option } or [input, label, option?]: the
+  // input as predict takes it, the label the same (a number alone is a
+  // one-element array). Labels compare by their text form ("7" for [7]).
+  // details: true adds { index, expected, predicted, correct, error } per example.
+  evaluate(model, examples, o = {}) {
+    let msgs;
+    try {
+      msgs = Array.from(examples, (ex, i) => ({ example: labelledExample(ex, i) }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      const call = this._models.EvaluateModel(this._metadata, this._opts(o), (err, r) => {
+        if (err) reject(err);
+        else resolve(evaluation(r));
+      });
+      call.write({ header: { model: model || '', version: o.version || 0, details: !!o.details } });
+      for (const m of msgs) call.write(m);
+      call.end();
+    });
+  }
 }
 
 module.exports = {
@@ -427,6 +536,7 @@ module.exports = {
   status: grpc.status,
   toValue,
   fromValue,
+  toLabel,
   toStruct,
   fromStruct,
   buildArchive,

@@ -12,7 +12,10 @@ const os = require('node:os');
 const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
-const { Client, status, toValue, fromValue, buildArchive, _health } = require('..');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const { Client, status, toValue, toLabel, fromValue, buildArchive, _health } = require('..');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const haveGo = spawnSync('go', ['version']).status === 0;
@@ -96,12 +99,30 @@ async function startServer(binary, args, service = '') {
   return { addr, client, stop, log: () => log };
 }
 
-async function rejectsWith(promise, code) {
+async function rejectsWith(promise, code, details) {
   await assert.rejects(promise, (err) => {
     assert.equal(err.code, code, `want code ${code}, got ${err.code}: ${err.details}`);
     assert.ok(err.details);
+    if (details) assert.match(err.details, details);
     return true;
   });
+}
+
+// until calls fn until it returns a value other than undefined and resolves
+// to that value, polling the server's state for at most ms.
+async function until(what, fn, ms = 15000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(50);
+  }
 }
 
 describe('values', () => {
@@ -117,6 +138,12 @@ describe('values', () => {
     assert.equal(fromValue({ kind: 'text', text: 'x' }), 'x');
     assert.deepEqual(fromValue({ kind: 'ints', ints: { values: [3] } }), [3]);
     assert.equal(fromValue({}), null);
+    assert.deepEqual(toLabel(7), { ints: { values: [7] } });
+    assert.deepEqual(toLabel(0.5), { floats: { values: [0.5] } });
+    assert.deepEqual(toLabel('cat'), { text: 'cat' });
+    assert.deepEqual(toLabel([7]), { ints: { values: [7] } });
+    assert.throws(() => toLabel(undefined), TypeError);
+    assert.throws(() => toLabel(NaN), TypeError);
   });
 
   test('health codec', () => {
@@ -252,5 +279,223 @@ describe('digits server', { skip }, () => {
     assert.equal(m.pinnedVersion, 1);
     await rejectsWith(c.switchModel('digits', 9), status.NOT_FOUND);
     await rejectsWith(c.upload('../escape', dir), status.INVALID_ARGUMENT);
+  });
+});
+
+// A grpc-js ModelService on 127.0.0.1 that records what the admin methods
+// receive: the authorization metadata and the requests, on the wire.
+describe('admin calls on the wire', () => {
+  let server;
+  let addr;
+  const seen = [];
+  before(async () => {
+    const def = protoLoader.loadSync(['swapwire/v1/model.proto'], {
+      includeDirs: [path.join(REPO, 'proto')], longs: Number, enums: String, defaults: true, oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def).swapwire.v1;
+    const auth = (call) => call.metadata.get('authorization');
+    const status1 = { name: 'm', servingVersion: 2, pinnedVersion: 0, labels: { canary: 3 }, versions: [] };
+    server = new grpc.Server();
+    server.addService(pkg.ModelService.service, {
+      SetLabel: (call, cb) => { seen.push(['SetLabel', auth(call), call.request]); cb(null, { status: status1 }); },
+      Rollback: (call, cb) => { seen.push(['Rollback', auth(call), call.request]); cb(null, { fromVersion: 3, toVersion: 2 }); },
+      DeleteVersion: (call, cb) => {
+        seen.push(['DeleteVersion', auth(call), call.request]);
+        cb({ code: status.FAILED_PRECONDITION, details: 'serving' });
+      },
+      EvaluateModel: (call, cb) => {
+        const msgs = [];
+        call.on('data', (m) => msgs.push(m));
+        call.on('end', () => {
+          seen.push(['EvaluateModel', auth(call), msgs]);
+          cb(null, {
+            model: 'm', version: 2, examples: 2, errors: 0, accuracy: 0.5,
+            labels: [{ label: '1', precision: 1, recall: 1, f1: 1, support: 1 }, { label: 'b', precision: 0, recall: 0, f1: 0, support: 1 }],
+            confusion: { labels: ['1', 'b'], rows: [{ counts: [1, 0] }, { counts: [1, 0] }] },
+            details: [{ index: 0, expected: '1', predicted: '1', correct: true }, { index: 1, expected: 'b', predicted: '1', correct: false }],
+          });
+        });
+      },
+    });
+    const port = await new Promise((resolve, reject) => {
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    addr = `127.0.0.1:${port}`;
+  });
+  after(() => new Promise((resolve) => { if (server) server.tryShutdown(resolve); else resolve(); }));
+
+  test('a token goes as bearer metadata; requests carry the arguments', async () => {
+    const c = new Client(addr, { token: 's3cret', timeoutMs: 5000 });
+    try {
+      seen.length = 0;
+      const st = await c.setLabel('m', 'canary', 3);
+      assert.deepEqual(st.labels, { canary: 3 });
+      await c.setLabel('m', 'canary', null);
+      assert.deepEqual(await c.rollback('m'), { fromVersion: 3, toVersion: 2 });
+      await rejectsWith(c.deleteVersion('m', 2), status.FAILED_PRECONDITION, /serving/);
+      const ev = await c.evaluate('m', [{ input: [1, 2], label: 1, option: { k: 'v' } }, ['hi', 'b']], { version: 2, details: true });
+      assert.deepEqual(ev, {
+        model: 'm', version: 2, examples: 2, errors: 0, accuracy: 0.5,
+        labels: [{ label: '1', precision: 1, recall: 1, f1: 1, support: 1 }, { label: 'b', precision: 0, recall: 0, f1: 0, support: 1 }],
+        confusionLabels: ['1', 'b'],
+        confusion: [[1, 0], [1, 0]],
+        details: [
+          { index: 0, expected: '1', predicted: '1', correct: true, error: '' },
+          { index: 1, expected: 'b', predicted: '1', correct: false, error: '' },
+        ],
+      });
+      assert.deepEqual(seen.map((x) => x[0]), ['SetLabel', 'SetLabel', 'Rollback', 'DeleteVersion', 'EvaluateModel']);
+      for (const [method, authz] of seen) assert.deepEqual(authz, ['Bearer s3cret'], method);
+      assert.deepEqual(seen[0][2], { model: 'm', label: 'canary', version: 3 });
+      assert.deepEqual(seen[1][2], { model: 'm', label: 'canary', version: 0 });
+      assert.deepEqual(seen[2][2], { model: 'm' });
+      assert.deepEqual(seen[3][2], { model: 'm', version: 2 });
+      const msgs = seen[4][2];
+      assert.equal(msgs.length, 3);
+      assert.deepEqual(msgs[0].header, { model: 'm', version: 2, details: true });
+      assert.deepEqual(msgs.map((m) => m.kind), ['header', 'example', 'example']);
+      assert.deepEqual(msgs[1].example.input.ints.values, [1, 2]);
+      assert.deepEqual(msgs[1].example.label.ints.values, [1]);
+      assert.equal(msgs[1].example.option.fields.k.stringValue, 'v');
+      assert.equal(msgs[2].example.input.text, 'hi');
+      assert.equal(msgs[2].example.label.text, 'b');
+      assert.equal(msgs[2].example.option, null);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('without a token no authorization is sent', async () => {
+    const c = new Client(addr, { timeoutMs: 5000 });
+    try {
+      seen.length = 0;
+      await c.rollback('m');
+      assert.deepEqual(seen, [['Rollback', [], { model: 'm' }]]);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('a bad example rejects before anything is sent', async () => {
+    const c = new Client(addr, { timeoutMs: 5000 });
+    try {
+      seen.length = 0;
+      await assert.rejects(c.evaluate('m', [{ input: 'x', label: 'y' }, { input: 'x' }]), /example 1/);
+      await assert.rejects(c.evaluate('m', [['x', undefined]]), /example 0: label is missing/);
+      await assert.rejects(c.evaluate('m', [{ input: null, label: 'y' }]), TypeError);
+      assert.deepEqual(seen, []);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+// The admin methods against a digits server of its own: a fresh store that
+// holds version 1, then version 2 from examples/digits/model/v2.
+describe('digits server administration', { skip }, () => {
+  let srv;
+  let c;
+  const samples = JSON.parse(fs.readFileSync(path.join(REPO, 'examples', 'digits', 'samples.json'), 'utf8'));
+  const examples = samples.map((s) => ({ input: s.ints, label: s.label }));
+  before(async () => {
+    const store = fs.mkdtempSync(path.join(tmp, 'admin-store-'));
+    srv = await startServer(goBuild('./examples/digits'),
+      ['--store', store, '--listen', '{addr}', '--poll', '200ms'], 'digits');
+    c = srv.client;
+  });
+  after(async () => { if (srv) await srv.stop(); });
+
+  const serving = (v) => until(`version ${v} serving`, async () => {
+    const r = await c.predict(samples[0].ints, { model: 'digits' });
+    return r.version === v ? r : undefined;
+  });
+
+  test('evaluate the samples', async () => {
+    const ev = await c.evaluate('digits', examples, { details: true });
+    assert.equal(ev.model, 'digits');
+    assert.equal(ev.version, 1);
+    assert.equal(ev.examples, samples.length);
+    assert.equal(ev.errors, 0);
+    assert.ok(ev.accuracy >= 0.8, `accuracy ${ev.accuracy}`);
+
+    // Rows: expected, columns: predicted; every expected label is a row.
+    const n = ev.confusionLabels.length;
+    assert.deepEqual(ev.confusionLabels, [...ev.confusionLabels].sort());
+    for (const s of samples) assert.ok(ev.confusionLabels.includes(String(s.label)), `label ${s.label} missing`);
+    assert.equal(ev.confusion.length, n);
+    for (const row of ev.confusion) assert.equal(row.length, n);
+    const total = ev.confusion.flat().reduce((a, b) => a + b, 0);
+    const diagonal = ev.confusion.reduce((a, row, i) => a + row[i], 0);
+    assert.equal(total, samples.length);
+    assert.equal(diagonal / samples.length, ev.accuracy);
+    assert.deepEqual(ev.labels.map((l) => l.label), ev.confusionLabels);
+    assert.equal(ev.labels.reduce((a, l) => a + l.support, 0), samples.length);
+
+    assert.deepEqual(ev.details.map((d) => [d.index, d.expected]), samples.map((s, i) => [i, String(s.label)]));
+    for (const d of ev.details) assert.equal(d.correct, d.predicted === d.expected);
+    assert.equal(ev.details.filter((d) => d.correct).length, diagonal);
+
+    // The same through the tuple form, without details, naming version 1.
+    const again = await c.evaluate('digits', samples.map((s) => [s.ints, [s.label]]), { version: 1 });
+    assert.deepEqual({ ...again, details: ev.details }, ev);
+    assert.deepEqual(again.details, []);
+
+    await rejectsWith(c.evaluate('no-such-model', examples), status.NOT_FOUND);
+    await rejectsWith(c.evaluate('digits', examples, { version: 9 }), status.NOT_FOUND);
+    // A failed prediction is counted, not fatal.
+    const bad = await c.evaluate('digits', [{ input: [1, 2], label: 1 }, examples[0]], { details: true });
+    assert.equal(bad.examples, 2);
+    assert.equal(bad.errors, 1);
+    assert.ok(bad.details[0].error);
+    assert.equal(bad.details[0].correct, false);
+    assert.equal(bad.details[1].error, '');
+  });
+
+  test('setLabel, rollback and deleteVersion', async () => {
+    const dir = path.join(REPO, 'examples', 'digits', 'model', 'v2');
+    assert.equal((await c.upload('digits', dir)).version, 2);
+    await serving(2);
+
+    // A canary label on version 1 while version 2 serves.
+    let st = await c.setLabel('digits', 'canary', 1);
+    assert.deepEqual(st.labels, { canary: 1 });
+    const canary = await until('label canary on version 1', async () => {
+      const r = await c.predict(samples[0].ints, { model: 'digits', label: 'canary' });
+      return r.version === 1 ? r : undefined;
+    });
+    assert.equal(canary.model, 'digits');
+    assert.equal((await c.predict(samples[0].ints, { model: 'digits' })).version, 2);
+    await rejectsWith(c.setLabel('digits', 'canary', 9), status.NOT_FOUND);
+    st = await c.setLabel('digits', 'canary', 0);
+    assert.deepEqual(st.labels, {});
+    await until('label canary removed', async () => {
+      try {
+        await c.predict(samples[0].ints, { model: 'digits', label: 'canary' });
+        return undefined;
+      } catch (e) {
+        assert.equal(e.code, status.NOT_FOUND, e.details);
+        return true;
+      }
+    });
+
+    // Roll back from 2 to 1.
+    assert.deepEqual(await c.rollback('digits'), { fromVersion: 2, toVersion: 1 });
+    await serving(1);
+    let [m] = await c.models('digits');
+    assert.equal(m.pinnedVersion, 1);
+
+    // Delete version 2, which no longer serves.
+    assert.equal(await c.deleteVersion('digits', 2), undefined);
+    m = await until('version 2 gone', async () => {
+      const [x] = await c.models('digits');
+      return x.versions.some((v) => v.version === 2) ? undefined : x;
+    });
+    assert.deepEqual(m.versions.map((v) => [v.version, v.state]), [[1, 'SERVING']]);
+
+    // The serving version cannot be deleted.
+    await rejectsWith(c.deleteVersion('digits', 1), status.FAILED_PRECONDITION, /serving/);
+    [m] = await c.models('digits');
+    assert.deepEqual(m.versions.map((v) => v.version), [1]);
+    await rejectsWith(c.rollback('no-such-model'), status.NOT_FOUND);
   });
 });
