@@ -98,34 +98,63 @@ func (p *predictionService) Predict(ctx context.Context, req *swapwirev1.Predict
 	return resp, predict.Status(err)
 }
 
+// streamWindow bounds the predictions of one stream that run at once.
+const streamWindow = 64
+
+// PredictStream runs up to streamWindow of a stream's requests at once
+// (so one stream can fill a batch) and answers them in request order.
 func (p *predictionService) PredictStream(stream swapwirev1.PredictionService_PredictStreamServer) error {
 	ctx := stream.Context()
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out := &swapwirev1.PredictStreamResponse{Id: req.GetId()}
-		c, err := callFromProto(req.GetRequest())
-		var resp *swapwirev1.PredictResponse
-		if err == nil {
-			var a answer
-			if a, err = p.s.do(ctx, c); err == nil {
-				resp, err = a.toProto()
+	// Each request gets a one-slot future; the sender answers them in order.
+	futures := make(chan chan *swapwirev1.PredictStreamResponse, streamWindow)
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for f := range futures {
+			out := <-f
+			if err == nil {
+				err = stream.Send(out)
 			}
 		}
+		sent <- err
+	}()
+	var recvErr error
+	for {
+		req, err := stream.Recv()
 		if err != nil {
-			out.Error = &swapwirev1.Error{Code: int32(predict.CodeOf(err)), Message: err.Error()}
-		} else {
-			out.Response = resp
+			if !errors.Is(err, io.EOF) {
+				recvErr = err
+			}
+			break
 		}
-		if err := stream.Send(out); err != nil {
-			return err
+		f := make(chan *swapwirev1.PredictStreamResponse, 1)
+		futures <- f // blocks while streamWindow requests are pending
+		go func() { f <- p.streamItem(ctx, req) }()
+	}
+	close(futures)
+	if err := <-sent; err != nil {
+		return err
+	}
+	return recvErr
+}
+
+// streamItem answers one stream request; a failure goes in the response.
+func (p *predictionService) streamItem(ctx context.Context, req *swapwirev1.PredictStreamRequest) *swapwirev1.PredictStreamResponse {
+	out := &swapwirev1.PredictStreamResponse{Id: req.GetId()}
+	c, err := callFromProto(req.GetRequest())
+	var resp *swapwirev1.PredictResponse
+	if err == nil {
+		var a answer
+		if a, err = p.s.do(ctx, c); err == nil {
+			resp, err = a.toProto()
 		}
 	}
+	if err != nil {
+		out.Error = &swapwirev1.Error{Code: int32(predict.CodeOf(err)), Message: err.Error()}
+	} else {
+		out.Response = resp
+	}
+	return out
 }
 
 func (p *predictionService) ServiceInfo(ctx context.Context, _ *swapwirev1.ServiceInfoRequest) (*swapwirev1.ServiceInfoResponse, error) {

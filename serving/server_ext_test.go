@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -417,5 +418,52 @@ func TestAdminToken(t *testing.T) {
 	// Predictions need no token.
 	if _, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPredictStreamRunsRequestsConcurrently sends four requests on one
+// stream to a model that answers only once four requests wait in it at once:
+// a stream that ran one request at a time would never be answered.
+func TestPredictStreamRunsRequestsConcurrently(t *testing.T) {
+	const n = 4
+	arrived := make(chan struct{}, n)
+	all := make(chan struct{})
+	var once sync.Once
+	barrier := func() predict.Predictor {
+		return predict.PredictorFunc(func(ctx context.Context, in predict.Value, _ predict.Option) (predict.Result, error) {
+			arrived <- struct{}{}
+			if len(arrived) == n {
+				once.Do(func() { close(all) })
+			}
+			select {
+			case <-all:
+				return predict.Result{Label: in}, nil
+			case <-ctx.Done():
+				return predict.Result{}, ctx.Err()
+			}
+		})
+	}
+	s := servingtest.StartReady(t, barrier, modelstore.NewStatic("b", t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := s.Predict.PredictStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		in := &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{int64(i)}}}}
+		if err := stream.Send(&swapwirev1.PredictStreamRequest{Id: fmt.Sprint(i), Request: &swapwirev1.PredictRequest{Input: in}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream.CloseSend()
+	for i := range n {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if resp.GetId() != fmt.Sprint(i) || resp.GetResponse().GetOutput().GetInts().GetValues()[0] != int64(i) {
+			t.Fatalf("response %d out of order: %v", i, resp)
+		}
 	}
 }
