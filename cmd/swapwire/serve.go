@@ -27,7 +27,17 @@ import (
 	"github.com/swapwire/swapwire/serving/sidecar"
 )
 
+// runServe is the serve command: it serves until SIGINT or SIGTERM.
 func runServe(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, args, stdout, stderr)
+}
+
+// serve serves until ctx ends, then shuts down gracefully. Once it listens
+// it logs "serving" with the listener's address, so the port chosen for
+// --listen HOST:0 can be read from the log.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (required)")
@@ -150,8 +160,6 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		go srv.ServeMetrics(mlis)
 		log.Info("metrics", "addr", "http://"+mlis.Addr().String()+"/metrics")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	log.Info("serving", "addr", lis.Addr().String(), "store", *modelDir)
