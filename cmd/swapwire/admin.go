@@ -34,7 +34,7 @@ func adminFlags(name string, stderr io.Writer) (*flag.FlagSet, *connFlags) {
 func runModels(args []string, stdout, stderr io.Writer) error {
 	fs, cf := adminFlags("models", stderr)
 	model := fs.String("model", "", "only this model")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -97,7 +97,7 @@ func runUpload(args []string, stdout, stderr io.Writer) error {
 	version := fs.Int64("version", 0, "version to create; 0 for the next one")
 	chunk := fs.Int("chunk", 1<<20, "bytes per message")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || fs.NArg() != 1 {
@@ -262,7 +262,7 @@ func runSwitch(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model name (required)")
 	version := fs.Int64("version", 0, "version to pin")
 	latest := fs.Bool("latest", false, "follow the latest version")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || (*version == 0) == !*latest {
@@ -284,7 +284,7 @@ func runLabel(args []string, stdout, stderr io.Writer) error {
 	label := fs.String("label", "", "label name (required)")
 	version := fs.Int64("version", 0, "version the label points at")
 	remove := fs.Bool("remove", false, "remove the label")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || *label == "" || (*version == 0) == !*remove {
@@ -304,7 +304,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	fs, cf := adminFlags("split", stderr)
 	model := fs.String("model", "", "model name (required)")
 	clear := fs.Bool("clear", false, "remove the split: all traffic to the serving version")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || (fs.NArg() == 1) == *clear || fs.NArg() > 1 {
@@ -335,7 +335,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 func runRollback(args []string, stdout, stderr io.Writer) error {
 	fs, cf := adminFlags("rollback", stderr)
 	model := fs.String("model", "", "model name (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" {
@@ -355,7 +355,7 @@ func runDelete(args []string, stdout, stderr io.Writer) error {
 	fs, cf := adminFlags("delete", stderr)
 	model := fs.String("model", "", "model name (required)")
 	version := fs.Int64("version", 0, "version to delete (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || *version <= 0 {

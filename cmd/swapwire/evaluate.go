@@ -21,7 +21,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "model name; empty for the default model")
 	version := fs.Int64("version", 0, "version; 0 for the serving version")
 	details := fs.Bool("details", false, "print every misclassified example")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

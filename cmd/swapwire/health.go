@@ -17,7 +17,7 @@ func runHealth(args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	service := fs.String("service", "", "service or model name; empty for the whole server")
 	wait := fs.Duration("wait", 0, "keep checking until SERVING or this long has passed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	conn, err := cf.dial()

@@ -88,6 +88,16 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'swapwire COMMAND -h' for a command's flags.")
 }
 
+// parseFlags parses a command's flags; a bad flag is a usage error (exit 2),
+// and -h is flag.ErrHelp (exit 0). The flag package has printed why.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
 func usageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 }

@@ -9,7 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 func TestSplitCommand(t *testing.T) {
 	tests := []struct {
@@ -54,6 +60,9 @@ func TestDispatchUsageErrors(t *testing.T) {
 		{[]string{"serve"}, 2, "--model-dir is required"},
 		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
 		{[]string{"help"}, 0, "Commands:"},
+		{[]string{"predict", "--nope"}, 2, "flag provided but not defined: -nope"},
+		{[]string{"models", "--timeout", "soon"}, 2, "invalid value"},
+		{[]string{"predict", "-h"}, 0, "-ints"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

@@ -43,7 +43,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	strs := fs.String("strings", "", "comma-separated strings")
 	bytesFile := fs.String("bytes-file", "", "file whose bytes are the input ('-' for stdin)")
 	option := fs.String("option", "", "options as a JSON object")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	set := map[string]bool{}
