@@ -57,6 +57,7 @@ type config struct {
 	batch          BatchConfig
 	adminToken     string
 	healthInterval time.Duration
+	requestLogRate float64
 }
 
 func defaultConfig() config {
@@ -175,4 +176,11 @@ func WithAdminToken(token string) Option {
 // predict.Checker is polled. The default is 2 seconds.
 func WithHealthInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.healthInterval = d })
+}
+
+// WithRequestLog logs one line per sampled request (model, version, code,
+// input kind and size, seconds) at the given rate: 0 (the default) logs
+// none, 1 logs every request, 0.01 one in a hundred.
+func WithRequestLog(rate float64) Option {
+	return optionFunc(func(c *config) { c.requestLogRate = min(max(rate, 0), 1) })
 }

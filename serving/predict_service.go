@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -34,7 +36,10 @@ type answer struct {
 }
 
 // do runs one call: find the model, take a reference on the version, predict.
-func (s *Server) do(ctx context.Context, c call) (answer, error) {
+func (s *Server) do(ctx context.Context, c call) (a answer, err error) {
+	if rate := s.cfg.requestLogRate; rate > 0 && (rate >= 1 || rand.Float64() < rate) {
+		defer s.logRequest(c, time.Now(), &a, &err)
+	}
 	if c.in.IsZero() {
 		return answer{}, predict.InvalidArgument("input is missing: set one of text, data, ints, floats or strings")
 	}
@@ -44,11 +49,21 @@ func (s *Server) do(ctx context.Context, c call) (answer, error) {
 	}
 	v, err := m.acquire(c.version, c.label)
 	if err != nil {
-		return answer{}, err
+		return answer{model: m.name}, err
 	}
 	defer v.release()
 	res, err := v.predict(ctx, c.in, c.opt)
 	return answer{model: m.name, version: v.num, res: res}, err
+}
+
+// logRequest writes the line of a sampled request.
+func (s *Server) logRequest(c call, start time.Time, a *answer, err *error) {
+	model := a.model
+	if model == "" {
+		model = c.model
+	}
+	s.cfg.logger.Info("request", "model", model, "version", a.version, "code", predict.CodeOf(*err).String(),
+		"input", c.in.Kind().String(), "size", c.in.Len(), "seconds", time.Since(start).Seconds())
 }
 
 func callFromProto(req *swapwirev1.PredictRequest) (call, error) {

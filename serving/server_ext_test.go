@@ -1,10 +1,13 @@
 package serving_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -466,4 +469,59 @@ func TestPredictStreamRunsRequestsConcurrently(t *testing.T) {
 			t.Fatalf("response %d out of order: %v", i, resp)
 		}
 	}
+}
+
+func TestRequestLogSampling(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	s := startEcho(t, serving.WithLogger(log), serving.WithRequestLog(1))
+	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{1, 2, 3}}}}
+	if _, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in}); err != nil {
+		t.Fatal(err)
+	}
+	s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Model: "nope", Input: in})
+	var lines []map[string]any
+	for _, l := range strings.Split(buf.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d request lines, want 2:\n%s", len(lines), buf.String())
+	}
+	if l := lines[0]; l["model"] != "echo" || l["version"] != 1.0 || l["code"] != "OK" || l["input"] != "ints" || l["size"] != 3.0 {
+		t.Errorf("first line %v", l)
+	}
+	if l := lines[1]; l["model"] != "nope" || l["code"] != "NotFound" {
+		t.Errorf("second line %v", l)
+	}
+
+	// Off by default: a server without the option logs no request.
+	var quiet syncBuffer
+	s2 := startEcho(t, serving.WithLogger(slog.New(slog.NewJSONHandler(&quiet, nil))))
+	if _, err := s2.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), `"msg":"request"`) {
+		t.Fatal("a request was logged with request logging off")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -64,6 +64,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsClientCA := fs.String("tls-client-ca", "", "CA file: require and verify client certificates (mTLS)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logRequests := fs.Float64("log-requests", 0, "fraction of requests to log, from 0 (none) to 1 (all)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -130,6 +131,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
 		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),
+		serving.WithRequestLog(*logRequests),
 		serving.WithBatching(serving.BatchConfig{MaxBatchSize: *batchSize, MaxDelay: *batchDelay, MaxQueue: *batchQueue}),
 	}
 	if len(names) > 0 {
