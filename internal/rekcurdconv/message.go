@@ -118,92 +118,62 @@ func option(opt predict.Option) (*rekcurdpb.Option, error) {
 	return &rekcurdpb.Option{Val: text}, nil
 }
 
-// ToStringOutput builds the reply of a method whose output form is String
-// from a model's result; method names it in error messages.
-func ToStringOutput(r predict.Result, method string) (*rekcurdpb.StringOutput, error) {
-	label, err := StringLabel(r.Label, method)
+// output converts a result's label, scores and option with the given
+// converters and builds a reply from them.
+func output[L, S, M any](r predict.Result, method string,
+	label func(predict.Value, string) (L, error), score func([]float64) (S, error),
+	build func(L, S, *rekcurdpb.Option) M) (m M, err error) {
+	l, err := label(r.Label, method)
 	if err != nil {
-		return nil, err
+		return m, err
 	}
-	score, err := Score(r.Scores)
+	sc, err := score(r.Scores)
 	if err != nil {
-		return nil, err
+		return m, err
 	}
 	opt, err := option(r.Option)
 	if err != nil {
-		return nil, err
+		return m, err
 	}
-	return &rekcurdpb.StringOutput{Output: label, Score: score, Option: opt}, nil
+	return build(l, sc, opt), nil
+}
+
+// ToStringOutput builds the reply of a method whose output form is String
+// from a model's result; method names it in error messages.
+func ToStringOutput(r predict.Result, method string) (*rekcurdpb.StringOutput, error) {
+	return output(r, method, StringLabel, Score, func(l string, s float32, o *rekcurdpb.Option) *rekcurdpb.StringOutput {
+		return &rekcurdpb.StringOutput{Output: l, Score: s, Option: o}
+	})
 }
 
 // ToBytesOutput builds the reply of a method whose output form is Bytes. It
 // is one message; the server sends it as the only message of its stream,
 // as Rekcurd's own server does.
 func ToBytesOutput(r predict.Result, method string) (*rekcurdpb.BytesOutput, error) {
-	label, err := BytesLabel(r.Label, method)
-	if err != nil {
-		return nil, err
-	}
-	score, err := Score(r.Scores)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := option(r.Option)
-	if err != nil {
-		return nil, err
-	}
-	return &rekcurdpb.BytesOutput{Output: label, Score: score, Option: opt}, nil
+	return output(r, method, BytesLabel, Score, func(l []byte, s float32, o *rekcurdpb.Option) *rekcurdpb.BytesOutput {
+		return &rekcurdpb.BytesOutput{Output: l, Score: s, Option: o}
+	})
 }
 
 // ToArrIntOutput builds the reply of a method whose output form is ArrInt.
 func ToArrIntOutput(r predict.Result, method string) (*rekcurdpb.ArrIntOutput, error) {
-	label, err := ArrIntLabel(r.Label, method)
-	if err != nil {
-		return nil, err
-	}
-	scores, err := Scores(r.Scores)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := option(r.Option)
-	if err != nil {
-		return nil, err
-	}
-	return &rekcurdpb.ArrIntOutput{Output: label, Score: scores, Option: opt}, nil
+	return output(r, method, ArrIntLabel, Scores, func(l []int32, s []float32, o *rekcurdpb.Option) *rekcurdpb.ArrIntOutput {
+		return &rekcurdpb.ArrIntOutput{Output: l, Score: s, Option: o}
+	})
 }
 
 // ToArrFloatOutput builds the reply of a method whose output form is
 // ArrFloat.
 func ToArrFloatOutput(r predict.Result, method string) (*rekcurdpb.ArrFloatOutput, error) {
-	label, err := ArrFloatLabel(r.Label, method)
-	if err != nil {
-		return nil, err
-	}
-	scores, err := Scores(r.Scores)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := option(r.Option)
-	if err != nil {
-		return nil, err
-	}
-	return &rekcurdpb.ArrFloatOutput{Output: label, Score: scores, Option: opt}, nil
+	return output(r, method, ArrFloatLabel, Scores, func(l []float32, s []float32, o *rekcurdpb.Option) *rekcurdpb.ArrFloatOutput {
+		return &rekcurdpb.ArrFloatOutput{Output: l, Score: s, Option: o}
+	})
 }
 
 // ToArrStringOutput builds the reply of a method whose output form is
 // ArrString.
 func ToArrStringOutput(r predict.Result, method string) (*rekcurdpb.ArrStringOutput, error) {
-	label, err := ArrStringLabel(r.Label, method)
-	if err != nil {
-		return nil, err
-	}
-	scores, err := Scores(r.Scores)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := option(r.Option)
-	if err != nil {
-		return nil, err
-	}
-	return &rekcurdpb.ArrStringOutput{Output: label, Score: scores, Option: opt}, nil
+	return output(r, method, ArrStringLabel, Scores, func(l []string, s []float32, o *rekcurdpb.Option) *rekcurdpb.ArrStringOutput {
+		return &rekcurdpb.ArrStringOutput{Output: l, Score: s, Option: o}
+	})
 }
