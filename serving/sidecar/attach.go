@@ -253,8 +253,8 @@ func (a *Attached) fail(err error) error {
 }
 
 // call runs fn with a request slot on a fresh worker. A FAILED_PRECONDITION
-// answer from a worker that turns out to have restarted is retried once
-// after the model is loaded again.
+// answer is retried once after checking the worker, which loads the model
+// again if the worker restarted (or finds the watcher already did).
 func (a *Attached) call(ctx context.Context, fn func(context.Context, workerv1.WorkerServiceClient, bool) error) error {
 	a.mu.Lock()
 	loaded, closed := a.loaded, a.closed
@@ -289,8 +289,10 @@ func (a *Attached) call(ctx context.Context, fn func(context.Context, workerv1.W
 			a.stale.Store(true)
 		case codes.FailedPrecondition:
 			a.stale.Store(true)
+			// Retry once after the check: it reloads a restarted worker,
+			// or finds that the watcher already did.
 			if attempt == 0 {
-				if reloaded, rerr := a.refresh(ctx); rerr == nil && reloaded {
+				if _, rerr := a.refresh(ctx); rerr == nil {
 					continue
 				}
 			}
