@@ -18,6 +18,19 @@ GRPCURL_VERSION            := v1.9.4
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# Debian packages the Python worker and client tests use.
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools
+
+.PHONY: deps
+deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	$(MAKE) tools
+
 .PHONY: tools
 tools: ## install the pinned code generators and test tools
 	$(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -48,7 +61,8 @@ lint: ## go vet, buf lint and buf format
 	buf format -d --exit-code
 
 .PHONY: test
-test: lint checkgenerate ## lint, check generated code, run every Go and Python test (Go with -race), fuzz briefly
+test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
+	$(MAKE) lint checkgenerate
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-python
 	$(MAKE) test-node
