@@ -2,6 +2,7 @@ package serving
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -159,14 +160,12 @@ func (ms *modelService) modelStatus(name string, p modelstore.Policy) *swapwirev
 	return st
 }
 
-func weightsToProto(w map[int64]int) map[int64]int32 {
-	if len(w) == 0 {
-		return nil
-	}
-	out := make(map[int64]int32, len(w))
+func weightsToProto(w map[int64]int) []*swapwirev1.VersionWeight {
+	out := make([]*swapwirev1.VersionWeight, 0, len(w))
 	for v, n := range w {
-		out[v] = int32(n)
+		out = append(out, &swapwirev1.VersionWeight{Version: v, Weight: int32(n)})
 	}
+	slices.SortFunc(out, func(a, b *swapwirev1.VersionWeight) int { return cmp.Compare(a.Version, b.Version) })
 	return out
 }
 
@@ -179,7 +178,13 @@ func (ms *modelService) SplitTraffic(ctx context.Context, req *swapwirev1.SplitT
 		return nil, predict.Status(err)
 	}
 	weights := make(map[int64]int, len(req.GetWeights()))
-	for v, w := range req.GetWeights() {
+	seen := make(map[int64]bool, len(req.GetWeights()))
+	for _, vw := range req.GetWeights() {
+		v, w := vw.GetVersion(), vw.GetWeight()
+		if seen[v] {
+			return nil, predict.Status(predict.InvalidArgument("version %d has two weights", v))
+		}
+		seen[v] = true
 		if err := validVersion(v); err != nil {
 			return nil, predict.Status(err)
 		}

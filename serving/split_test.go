@@ -19,11 +19,11 @@ func TestTrafficSplit(t *testing.T) {
 	ts := startServer(t, answerFactory(stats, 0), st)
 	ts.waitServing(t, "m", 2)
 
-	resp, err := ts.admin.SplitTraffic(waitCtx(t), &swapwirev1.SplitTrafficRequest{Model: "m", Weights: map[int64]int32{1: 80, 2: 20}})
+	resp, err := ts.admin.SplitTraffic(waitCtx(t), &swapwirev1.SplitTrafficRequest{Model: "m", Weights: weights(1, 80, 2, 20)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := resp.GetStatus().GetWeights(); w[1] != 80 || w[2] != 20 {
+	if w := resp.GetStatus().GetWeights(); len(w) != 2 || w[0].GetVersion() != 1 || w[0].GetWeight() != 80 || w[1].GetVersion() != 2 || w[1].GetWeight() != 20 {
 		t.Fatalf("status weights %v", w)
 	}
 	// Wait until the split is in force: version 1 loaded and weighted.
@@ -64,7 +64,7 @@ func TestTrafficSplit(t *testing.T) {
 	if _, err := ts.admin.DeleteVersion(waitCtx(t), &swapwirev1.DeleteVersionRequest{Model: "m", Version: 1}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("delete weighted version: %v", err)
 	}
-	for _, bad := range []map[int64]int32{{1: -1}, {0: 5}, {1: 0, 2: 0}, {9: 50}} {
+	for _, bad := range [][]*swapwirev1.VersionWeight{weights(1, -1), weights(0, 5), weights(1, 0, 2, 0), weights(9, 50), weights(1, 5, 1, 6)} {
 		if _, err := ts.admin.SplitTraffic(waitCtx(t), &swapwirev1.SplitTrafficRequest{Model: "m", Weights: bad}); status.Code(err) == codes.OK {
 			t.Errorf("weights %v accepted", bad)
 		}
@@ -91,4 +91,13 @@ func TestTrafficSplit(t *testing.T) {
 			t.Fatalf("after removing the split: %v %v", r, err)
 		}
 	}
+}
+
+// weights builds a split from version, weight pairs.
+func weights(pairs ...int64) []*swapwirev1.VersionWeight {
+	var out []*swapwirev1.VersionWeight
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, &swapwirev1.VersionWeight{Version: pairs[i], Weight: int32(pairs[i+1])})
+	}
+	return out
 }

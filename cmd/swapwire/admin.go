@@ -74,8 +74,10 @@ func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
 			}
 			state := strings.ToLower(strings.TrimPrefix(v.GetState().String(), "VERSION_STATE_"))
 			weight := ""
-			if w, ok := m.GetWeights()[v.GetVersion()]; ok {
-				weight = strconv.Itoa(int(w))
+			for _, w := range m.GetWeights() {
+				if w.GetVersion() == v.GetVersion() {
+					weight = strconv.Itoa(int(w.GetWeight()))
+				}
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", name, v.GetVersion(), state, load, v.GetInFlight(), strings.Join(labels, ","), weight, oneLine(v.GetError()))
 		}
@@ -310,7 +312,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	if *model == "" || (fs.NArg() == 1) == *clear || fs.NArg() > 1 {
 		return usageErr("want --model M and either VERSION=WEIGHT,... (such as 3=90,4=10) or --clear")
 	}
-	weights := map[int64]int32{}
+	var weights []*swapwirev1.VersionWeight
 	if !*clear {
 		for _, part := range strings.Split(fs.Arg(0), ",") {
 			v, w, ok := strings.Cut(part, "=")
@@ -319,7 +321,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 			if !ok || err1 != nil || err2 != nil {
 				return usageErr("%q: want VERSION=WEIGHT", part)
 			}
-			weights[ver] = int32(wt)
+			weights = append(weights, &swapwirev1.VersionWeight{Version: ver, Weight: int32(wt)})
 		}
 	}
 	return cf.call(func(ctx context.Context, conn *grpc.ClientConn) error {

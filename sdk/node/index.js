@@ -161,6 +161,7 @@ function modelStatus(m) {
     servingVersion: m.servingVersion,
     pinnedVersion: m.pinnedVersion,
     labels: { ...m.labels },
+    weights: Object.fromEntries((m.weights || []).map((w) => [w.version, w.weight])),
     default: m.default,
     versions: (m.versions || []).map((v) => ({
       version: v.version,
@@ -485,6 +486,15 @@ class Client {
   // label. Resolves to the model's state after the change was written.
   async setLabel(model, label, version, o = {}) {
     const r = await this._unary(this._models, 'SetLabel', { model, label, version: version || 0 }, o);
+    return modelStatus(r.status);
+  }
+
+  // splitTraffic(model, weights) shares the requests that name no version
+  // among versions by weight, such as { 3: 90, 4: 10 } (an A/B test or a
+  // canary); {} or null removes the split. Resolves to the model's state.
+  async splitTraffic(model, weights, o = {}) {
+    const pairs = Object.entries(weights || {}).map(([version, weight]) => ({ version: Number(version), weight }));
+    const r = await this._unary(this._models, 'SplitTraffic', { model, weights: pairs }, o);
     return modelStatus(r.status);
   }
 

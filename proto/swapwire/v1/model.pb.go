@@ -200,8 +200,8 @@ type ModelStatus struct {
 	Versions []*VersionStatus `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"`
 	// Whether this is the server's default model.
 	Default bool `protobuf:"varint,6,opt,name=default,proto3" json:"default,omitempty"`
-	// Traffic weights by version, when the traffic is split.
-	Weights       map[int64]int32 `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Traffic weights by version, ascending, when the traffic is split.
+	Weights       []*VersionWeight `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,11 +278,66 @@ func (x *ModelStatus) GetDefault() bool {
 	return false
 }
 
-func (x *ModelStatus) GetWeights() map[int64]int32 {
+func (x *ModelStatus) GetWeights() []*VersionWeight {
 	if x != nil {
 		return x.Weights
 	}
 	return nil
+}
+
+// VersionWeight is one version's share of a traffic split.
+type VersionWeight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version.
+	Version int64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Its weight; shares are weight over the sum of weights.
+	Weight        int32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionWeight) Reset() {
+	*x = VersionWeight{}
+	mi := &file_swapwire_v1_model_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionWeight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionWeight) ProtoMessage() {}
+
+func (x *VersionWeight) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_v1_model_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionWeight.ProtoReflect.Descriptor instead.
+func (*VersionWeight) Descriptor() ([]byte, []int) {
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *VersionWeight) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *VersionWeight) GetWeight() int32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
 }
 
 // VersionStatus is one version's state.
@@ -306,7 +361,7 @@ type VersionStatus struct {
 
 func (x *VersionStatus) Reset() {
 	*x = VersionStatus{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[3]
+	mi := &file_swapwire_v1_model_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +373,7 @@ func (x *VersionStatus) String() string {
 func (*VersionStatus) ProtoMessage() {}
 
 func (x *VersionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[3]
+	mi := &file_swapwire_v1_model_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +386,7 @@ func (x *VersionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionStatus.ProtoReflect.Descriptor instead.
 func (*VersionStatus) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{3}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *VersionStatus) GetVersion() int64 {
@@ -390,7 +445,7 @@ type UploadModelRequest struct {
 
 func (x *UploadModelRequest) Reset() {
 	*x = UploadModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[4]
+	mi := &file_swapwire_v1_model_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +457,7 @@ func (x *UploadModelRequest) String() string {
 func (*UploadModelRequest) ProtoMessage() {}
 
 func (x *UploadModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[4]
+	mi := &file_swapwire_v1_model_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +470,7 @@ func (x *UploadModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadModelRequest.ProtoReflect.Descriptor instead.
 func (*UploadModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{4}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UploadModelRequest) GetKind() isUploadModelRequest_Kind {
@@ -478,7 +533,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	mi := &file_swapwire_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +545,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	mi := &file_swapwire_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +558,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UploadHeader) GetModel() string {
@@ -553,7 +608,7 @@ type UploadModelResponse struct {
 
 func (x *UploadModelResponse) Reset() {
 	*x = UploadModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[6]
+	mi := &file_swapwire_v1_model_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +620,7 @@ func (x *UploadModelResponse) String() string {
 func (*UploadModelResponse) ProtoMessage() {}
 
 func (x *UploadModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[6]
+	mi := &file_swapwire_v1_model_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +633,7 @@ func (x *UploadModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadModelResponse.ProtoReflect.Descriptor instead.
 func (*UploadModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{6}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UploadModelResponse) GetModel() string {
@@ -629,7 +684,7 @@ type SwitchModelRequest struct {
 
 func (x *SwitchModelRequest) Reset() {
 	*x = SwitchModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[7]
+	mi := &file_swapwire_v1_model_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +696,7 @@ func (x *SwitchModelRequest) String() string {
 func (*SwitchModelRequest) ProtoMessage() {}
 
 func (x *SwitchModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[7]
+	mi := &file_swapwire_v1_model_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +709,7 @@ func (x *SwitchModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwitchModelRequest.ProtoReflect.Descriptor instead.
 func (*SwitchModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{7}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SwitchModelRequest) GetModel() string {
@@ -682,7 +737,7 @@ type SwitchModelResponse struct {
 
 func (x *SwitchModelResponse) Reset() {
 	*x = SwitchModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[8]
+	mi := &file_swapwire_v1_model_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +749,7 @@ func (x *SwitchModelResponse) String() string {
 func (*SwitchModelResponse) ProtoMessage() {}
 
 func (x *SwitchModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[8]
+	mi := &file_swapwire_v1_model_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +762,7 @@ func (x *SwitchModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwitchModelResponse.ProtoReflect.Descriptor instead.
 func (*SwitchModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{8}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SwitchModelResponse) GetStatus() *ModelStatus {
@@ -732,7 +787,7 @@ type SetLabelRequest struct {
 
 func (x *SetLabelRequest) Reset() {
 	*x = SetLabelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[9]
+	mi := &file_swapwire_v1_model_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +799,7 @@ func (x *SetLabelRequest) String() string {
 func (*SetLabelRequest) ProtoMessage() {}
 
 func (x *SetLabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[9]
+	mi := &file_swapwire_v1_model_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +812,7 @@ func (x *SetLabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabelRequest.ProtoReflect.Descriptor instead.
 func (*SetLabelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{9}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetLabelRequest) GetModel() string {
@@ -792,7 +847,7 @@ type SetLabelResponse struct {
 
 func (x *SetLabelResponse) Reset() {
 	*x = SetLabelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[10]
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +859,7 @@ func (x *SetLabelResponse) String() string {
 func (*SetLabelResponse) ProtoMessage() {}
 
 func (x *SetLabelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[10]
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +872,7 @@ func (x *SetLabelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabelResponse.ProtoReflect.Descriptor instead.
 func (*SetLabelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{10}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetLabelResponse) GetStatus() *ModelStatus {
@@ -832,15 +887,15 @@ type SplitTrafficRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The model name.
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
-	// Weights by version, such as {3: 90, 4: 10}; empty removes the split.
-	Weights       map[int64]int32 `protobuf:"bytes,2,rep,name=weights,proto3" json:"weights,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Weights by version, such as 3: 90 and 4: 10; empty removes the split.
+	Weights       []*VersionWeight `protobuf:"bytes,2,rep,name=weights,proto3" json:"weights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SplitTrafficRequest) Reset() {
 	*x = SplitTrafficRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +907,7 @@ func (x *SplitTrafficRequest) String() string {
 func (*SplitTrafficRequest) ProtoMessage() {}
 
 func (x *SplitTrafficRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +920,7 @@ func (x *SplitTrafficRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitTrafficRequest.ProtoReflect.Descriptor instead.
 func (*SplitTrafficRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SplitTrafficRequest) GetModel() string {
@@ -875,7 +930,7 @@ func (x *SplitTrafficRequest) GetModel() string {
 	return ""
 }
 
-func (x *SplitTrafficRequest) GetWeights() map[int64]int32 {
+func (x *SplitTrafficRequest) GetWeights() []*VersionWeight {
 	if x != nil {
 		return x.Weights
 	}
@@ -893,7 +948,7 @@ type SplitTrafficResponse struct {
 
 func (x *SplitTrafficResponse) Reset() {
 	*x = SplitTrafficResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +960,7 @@ func (x *SplitTrafficResponse) String() string {
 func (*SplitTrafficResponse) ProtoMessage() {}
 
 func (x *SplitTrafficResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +973,7 @@ func (x *SplitTrafficResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitTrafficResponse.ProtoReflect.Descriptor instead.
 func (*SplitTrafficResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SplitTrafficResponse) GetStatus() *ModelStatus {
@@ -939,7 +994,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1006,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1019,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RollbackRequest) GetModel() string {
@@ -987,7 +1042,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1054,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1067,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RollbackResponse) GetFromVersion() int64 {
@@ -1042,7 +1097,7 @@ type DeleteVersionRequest struct {
 
 func (x *DeleteVersionRequest) Reset() {
 	*x = DeleteVersionRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1109,7 @@ func (x *DeleteVersionRequest) String() string {
 func (*DeleteVersionRequest) ProtoMessage() {}
 
 func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1122,7 @@ func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVersionRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteVersionRequest) GetModel() string {
@@ -1093,7 +1148,7 @@ type DeleteVersionResponse struct {
 
 func (x *DeleteVersionResponse) Reset() {
 	*x = DeleteVersionResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1160,7 @@ func (x *DeleteVersionResponse) String() string {
 func (*DeleteVersionResponse) ProtoMessage() {}
 
 func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1173,7 @@ func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVersionResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
 }
 
 // EvaluateModelRequest is one message of an evaluation stream.
@@ -1135,7 +1190,7 @@ type EvaluateModelRequest struct {
 
 func (x *EvaluateModelRequest) Reset() {
 	*x = EvaluateModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1202,7 @@ func (x *EvaluateModelRequest) String() string {
 func (*EvaluateModelRequest) ProtoMessage() {}
 
 func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1215,7 @@ func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EvaluateModelRequest) GetKind() isEvaluateModelRequest_Kind {
@@ -1221,7 +1276,7 @@ type EvaluationHeader struct {
 
 func (x *EvaluationHeader) Reset() {
 	*x = EvaluationHeader{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1233,7 +1288,7 @@ func (x *EvaluationHeader) String() string {
 func (*EvaluationHeader) ProtoMessage() {}
 
 func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1246,7 +1301,7 @@ func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationHeader.ProtoReflect.Descriptor instead.
 func (*EvaluationHeader) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EvaluationHeader) GetModel() string {
@@ -1285,7 +1340,7 @@ type LabelledExample struct {
 
 func (x *LabelledExample) Reset() {
 	*x = LabelledExample{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1352,7 @@ func (x *LabelledExample) String() string {
 func (*LabelledExample) ProtoMessage() {}
 
 func (x *LabelledExample) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1365,7 @@ func (x *LabelledExample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelledExample.ProtoReflect.Descriptor instead.
 func (*LabelledExample) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LabelledExample) GetInput() *Value {
@@ -1359,7 +1414,7 @@ type EvaluateModelResponse struct {
 
 func (x *EvaluateModelResponse) Reset() {
 	*x = EvaluateModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1426,7 @@ func (x *EvaluateModelResponse) String() string {
 func (*EvaluateModelResponse) ProtoMessage() {}
 
 func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1439,7 @@ func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EvaluateModelResponse) GetModel() string {
@@ -1462,7 +1517,7 @@ type LabelMetrics struct {
 
 func (x *LabelMetrics) Reset() {
 	*x = LabelMetrics{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1529,7 @@ func (x *LabelMetrics) String() string {
 func (*LabelMetrics) ProtoMessage() {}
 
 func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1542,7 @@ func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelMetrics.ProtoReflect.Descriptor instead.
 func (*LabelMetrics) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LabelMetrics) GetLabel() string {
@@ -1538,7 +1593,7 @@ type ConfusionMatrix struct {
 
 func (x *ConfusionMatrix) Reset() {
 	*x = ConfusionMatrix{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1605,7 @@ func (x *ConfusionMatrix) String() string {
 func (*ConfusionMatrix) ProtoMessage() {}
 
 func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1618,7 @@ func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionMatrix.ProtoReflect.Descriptor instead.
 func (*ConfusionMatrix) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfusionMatrix) GetLabels() []string {
@@ -1591,7 +1646,7 @@ type ConfusionRow struct {
 
 func (x *ConfusionRow) Reset() {
 	*x = ConfusionRow{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[23]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1658,7 @@ func (x *ConfusionRow) String() string {
 func (*ConfusionRow) ProtoMessage() {}
 
 func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[23]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1671,7 @@ func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionRow.ProtoReflect.Descriptor instead.
 func (*ConfusionRow) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{23}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfusionRow) GetCounts() []int64 {
@@ -1645,7 +1700,7 @@ type ExampleResult struct {
 
 func (x *ExampleResult) Reset() {
 	*x = ExampleResult{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[24]
+	mi := &file_swapwire_v1_model_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1712,7 @@ func (x *ExampleResult) String() string {
 func (*ExampleResult) ProtoMessage() {}
 
 func (x *ExampleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[24]
+	mi := &file_swapwire_v1_model_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +1725,7 @@ func (x *ExampleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleResult.ProtoReflect.Descriptor instead.
 func (*ExampleResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{24}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExampleResult) GetIndex() int64 {
@@ -1716,21 +1771,21 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x11ListModelsRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\"F\n" +
 	"\x12ListModelsResponse\x120\n" +
-	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\xb9\x03\n" +
+	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\xf2\x02\n" +
 	"\vModelStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x0fserving_version\x18\x02 \x01(\x03R\x0eservingVersion\x12%\n" +
 	"\x0epinned_version\x18\x03 \x01(\x03R\rpinnedVersion\x12<\n" +
 	"\x06labels\x18\x04 \x03(\v2$.swapwire.v1.ModelStatus.LabelsEntryR\x06labels\x126\n" +
 	"\bversions\x18\x05 \x03(\v2\x1a.swapwire.v1.VersionStatusR\bversions\x12\x18\n" +
-	"\adefault\x18\x06 \x01(\bR\adefault\x12?\n" +
-	"\aweights\x18\a \x03(\v2%.swapwire.v1.ModelStatus.WeightsEntryR\aweights\x1a9\n" +
+	"\adefault\x18\x06 \x01(\bR\adefault\x124\n" +
+	"\aweights\x18\a \x03(\v2\x1a.swapwire.v1.VersionWeightR\aweights\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a:\n" +
-	"\fWeightsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x86\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"A\n" +
+	"\rVersionWeight\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\x86\x02\n" +
 	"\rVersionStatus\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.swapwire.v1.VersionStateR\x05state\x12\x14\n" +
@@ -1763,13 +1818,10 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\"D\n" +
 	"\x10SetLabelResponse\x120\n" +
-	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"\xb0\x01\n" +
+	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"a\n" +
 	"\x13SplitTrafficRequest\x12\x14\n" +
-	"\x05model\x18\x01 \x01(\tR\x05model\x12G\n" +
-	"\aweights\x18\x02 \x03(\v2-.swapwire.v1.SplitTrafficRequest.WeightsEntryR\aweights\x1a:\n" +
-	"\fWeightsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"H\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x124\n" +
+	"\aweights\x18\x02 \x03(\v2\x1a.swapwire.v1.VersionWeightR\aweights\"H\n" +
 	"\x14SplitTrafficResponse\x120\n" +
 	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"'\n" +
 	"\x0fRollbackRequest\x12\x14\n" +
@@ -1852,80 +1904,79 @@ func file_swapwire_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_swapwire_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_swapwire_v1_model_proto_goTypes = []any{
 	(VersionState)(0),             // 0: swapwire.v1.VersionState
 	(*ListModelsRequest)(nil),     // 1: swapwire.v1.ListModelsRequest
 	(*ListModelsResponse)(nil),    // 2: swapwire.v1.ListModelsResponse
 	(*ModelStatus)(nil),           // 3: swapwire.v1.ModelStatus
-	(*VersionStatus)(nil),         // 4: swapwire.v1.VersionStatus
-	(*UploadModelRequest)(nil),    // 5: swapwire.v1.UploadModelRequest
-	(*UploadHeader)(nil),          // 6: swapwire.v1.UploadHeader
-	(*UploadModelResponse)(nil),   // 7: swapwire.v1.UploadModelResponse
-	(*SwitchModelRequest)(nil),    // 8: swapwire.v1.SwitchModelRequest
-	(*SwitchModelResponse)(nil),   // 9: swapwire.v1.SwitchModelResponse
-	(*SetLabelRequest)(nil),       // 10: swapwire.v1.SetLabelRequest
-	(*SetLabelResponse)(nil),      // 11: swapwire.v1.SetLabelResponse
-	(*SplitTrafficRequest)(nil),   // 12: swapwire.v1.SplitTrafficRequest
-	(*SplitTrafficResponse)(nil),  // 13: swapwire.v1.SplitTrafficResponse
-	(*RollbackRequest)(nil),       // 14: swapwire.v1.RollbackRequest
-	(*RollbackResponse)(nil),      // 15: swapwire.v1.RollbackResponse
-	(*DeleteVersionRequest)(nil),  // 16: swapwire.v1.DeleteVersionRequest
-	(*DeleteVersionResponse)(nil), // 17: swapwire.v1.DeleteVersionResponse
-	(*EvaluateModelRequest)(nil),  // 18: swapwire.v1.EvaluateModelRequest
-	(*EvaluationHeader)(nil),      // 19: swapwire.v1.EvaluationHeader
-	(*LabelledExample)(nil),       // 20: swapwire.v1.LabelledExample
-	(*EvaluateModelResponse)(nil), // 21: swapwire.v1.EvaluateModelResponse
-	(*LabelMetrics)(nil),          // 22: swapwire.v1.LabelMetrics
-	(*ConfusionMatrix)(nil),       // 23: swapwire.v1.ConfusionMatrix
-	(*ConfusionRow)(nil),          // 24: swapwire.v1.ConfusionRow
-	(*ExampleResult)(nil),         // 25: swapwire.v1.ExampleResult
-	nil,                           // 26: swapwire.v1.ModelStatus.LabelsEntry
-	nil,                           // 27: swapwire.v1.ModelStatus.WeightsEntry
-	nil,                           // 28: swapwire.v1.SplitTrafficRequest.WeightsEntry
-	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*Value)(nil),                 // 31: swapwire.v1.Value
-	(*structpb.Struct)(nil),       // 32: google.protobuf.Struct
+	(*VersionWeight)(nil),         // 4: swapwire.v1.VersionWeight
+	(*VersionStatus)(nil),         // 5: swapwire.v1.VersionStatus
+	(*UploadModelRequest)(nil),    // 6: swapwire.v1.UploadModelRequest
+	(*UploadHeader)(nil),          // 7: swapwire.v1.UploadHeader
+	(*UploadModelResponse)(nil),   // 8: swapwire.v1.UploadModelResponse
+	(*SwitchModelRequest)(nil),    // 9: swapwire.v1.SwitchModelRequest
+	(*SwitchModelResponse)(nil),   // 10: swapwire.v1.SwitchModelResponse
+	(*SetLabelRequest)(nil),       // 11: swapwire.v1.SetLabelRequest
+	(*SetLabelResponse)(nil),      // 12: swapwire.v1.SetLabelResponse
+	(*SplitTrafficRequest)(nil),   // 13: swapwire.v1.SplitTrafficRequest
+	(*SplitTrafficResponse)(nil),  // 14: swapwire.v1.SplitTrafficResponse
+	(*RollbackRequest)(nil),       // 15: swapwire.v1.RollbackRequest
+	(*RollbackResponse)(nil),      // 16: swapwire.v1.RollbackResponse
+	(*DeleteVersionRequest)(nil),  // 17: swapwire.v1.DeleteVersionRequest
+	(*DeleteVersionResponse)(nil), // 18: swapwire.v1.DeleteVersionResponse
+	(*EvaluateModelRequest)(nil),  // 19: swapwire.v1.EvaluateModelRequest
+	(*EvaluationHeader)(nil),      // 20: swapwire.v1.EvaluationHeader
+	(*LabelledExample)(nil),       // 21: swapwire.v1.LabelledExample
+	(*EvaluateModelResponse)(nil), // 22: swapwire.v1.EvaluateModelResponse
+	(*LabelMetrics)(nil),          // 23: swapwire.v1.LabelMetrics
+	(*ConfusionMatrix)(nil),       // 24: swapwire.v1.ConfusionMatrix
+	(*ConfusionRow)(nil),          // 25: swapwire.v1.ConfusionRow
+	(*ExampleResult)(nil),         // 26: swapwire.v1.ExampleResult
+	nil,                           // 27: swapwire.v1.ModelStatus.LabelsEntry
+	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*Value)(nil),                 // 30: swapwire.v1.Value
+	(*structpb.Struct)(nil),       // 31: google.protobuf.Struct
 }
 var file_swapwire_v1_model_proto_depIdxs = []int32{
 	3,  // 0: swapwire.v1.ListModelsResponse.models:type_name -> swapwire.v1.ModelStatus
-	26, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
-	4,  // 2: swapwire.v1.ModelStatus.versions:type_name -> swapwire.v1.VersionStatus
-	27, // 3: swapwire.v1.ModelStatus.weights:type_name -> swapwire.v1.ModelStatus.WeightsEntry
+	27, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
+	5,  // 2: swapwire.v1.ModelStatus.versions:type_name -> swapwire.v1.VersionStatus
+	4,  // 3: swapwire.v1.ModelStatus.weights:type_name -> swapwire.v1.VersionWeight
 	0,  // 4: swapwire.v1.VersionStatus.state:type_name -> swapwire.v1.VersionState
-	29, // 5: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
-	30, // 6: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
+	28, // 5: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
+	29, // 6: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
 	3,  // 8: swapwire.v1.SwitchModelResponse.status:type_name -> swapwire.v1.ModelStatus
 	3,  // 9: swapwire.v1.SetLabelResponse.status:type_name -> swapwire.v1.ModelStatus
-	28, // 10: swapwire.v1.SplitTrafficRequest.weights:type_name -> swapwire.v1.SplitTrafficRequest.WeightsEntry
+	4,  // 10: swapwire.v1.SplitTrafficRequest.weights:type_name -> swapwire.v1.VersionWeight
 	3,  // 11: swapwire.v1.SplitTrafficResponse.status:type_name -> swapwire.v1.ModelStatus
-	19, // 12: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
-	20, // 13: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
-	31, // 14: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
-	32, // 15: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
-	31, // 16: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
-	22, // 17: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
-	23, // 18: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
-	25, // 19: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
-	24, // 20: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
+	20, // 12: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
+	21, // 13: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
+	30, // 14: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
+	31, // 15: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
+	30, // 16: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
+	23, // 17: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
+	24, // 18: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
+	26, // 19: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
+	25, // 20: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
 	1,  // 21: swapwire.v1.ModelService.ListModels:input_type -> swapwire.v1.ListModelsRequest
-	5,  // 22: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
-	8,  // 23: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
-	10, // 24: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
-	14, // 25: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
-	12, // 26: swapwire.v1.ModelService.SplitTraffic:input_type -> swapwire.v1.SplitTrafficRequest
-	16, // 27: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
-	18, // 28: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
+	6,  // 22: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
+	9,  // 23: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
+	11, // 24: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
+	15, // 25: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
+	13, // 26: swapwire.v1.ModelService.SplitTraffic:input_type -> swapwire.v1.SplitTrafficRequest
+	17, // 27: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
+	19, // 28: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
 	2,  // 29: swapwire.v1.ModelService.ListModels:output_type -> swapwire.v1.ListModelsResponse
-	7,  // 30: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
-	9,  // 31: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
-	11, // 32: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
-	15, // 33: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
-	13, // 34: swapwire.v1.ModelService.SplitTraffic:output_type -> swapwire.v1.SplitTrafficResponse
-	17, // 35: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
-	21, // 36: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
+	8,  // 30: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
+	10, // 31: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
+	12, // 32: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
+	16, // 33: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
+	14, // 34: swapwire.v1.ModelService.SplitTraffic:output_type -> swapwire.v1.SplitTrafficResponse
+	18, // 35: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
+	22, // 36: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
 	29, // [29:37] is the sub-list for method output_type
 	21, // [21:29] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
@@ -1939,11 +1990,11 @@ func file_swapwire_v1_model_proto_init() {
 		return
 	}
 	file_swapwire_v1_value_proto_init()
-	file_swapwire_v1_model_proto_msgTypes[4].OneofWrappers = []any{
+	file_swapwire_v1_model_proto_msgTypes[5].OneofWrappers = []any{
 		(*UploadModelRequest_Header)(nil),
 		(*UploadModelRequest_Chunk)(nil),
 	}
-	file_swapwire_v1_model_proto_msgTypes[17].OneofWrappers = []any{
+	file_swapwire_v1_model_proto_msgTypes[18].OneofWrappers = []any{
 		(*EvaluateModelRequest_Header)(nil),
 		(*EvaluateModelRequest_Example)(nil),
 	}
@@ -1953,7 +2004,7 @@ func file_swapwire_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_v1_model_proto_rawDesc), len(file_swapwire_v1_model_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

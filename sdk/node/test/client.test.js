@@ -478,6 +478,17 @@ describe('digits server administration', { skip }, () => {
       }
     });
 
+    // Split the traffic 50/50: both versions answer; then remove the split.
+    st = await c.splitTraffic('digits', { 1: 50, 2: 50 });
+    assert.deepEqual(st.weights, { 1: 50, 2: 50 });
+    const seen = new Set();
+    await until('both versions answering under a 50/50 split', async () => {
+      seen.add((await c.predict(samples[0].ints, { model: 'digits' })).version);
+      return seen.size === 2 ? true : undefined;
+    });
+    assert.deepEqual([...seen].sort(), [1, 2]);
+    assert.deepEqual((await c.splitTraffic('digits', null)).weights, {});
+
     // Roll back from 2 to 1.
     assert.deepEqual(await c.rollback('digits'), { fromVersion: 2, toVersion: 1 });
     await serving(1);

@@ -208,7 +208,7 @@ def _model_status(m):
     return ModelStatus(name=m.name, serving_version=m.serving_version,
                        pinned_version=m.pinned_version, labels=dict(m.labels),
                        versions=versions, default=getattr(m, "default"),
-                       weights=dict(m.weights))
+                       weights={w.version: w.weight for w in m.weights})
 
 
 @dataclasses.dataclass
@@ -607,9 +607,9 @@ class Client:
         """Shares the traffic that names no version among versions by weight,
         such as {3: 90, 4: 10}; an empty dict or None removes the split.
         Returns the ModelStatus."""
+        pairs = [model_pb2.VersionWeight(version=v, weight=w) for v, w in sorted((weights or {}).items())]
         r = self._call(self._models.SplitTraffic,
-                       model_pb2.SplitTrafficRequest(model=model, weights=dict(weights or {})),
-                       timeout)
+                       model_pb2.SplitTrafficRequest(model=model, weights=pairs), timeout)
         return _model_status(r.status)
 
     def rollback(self, model, timeout=_DEFAULT):

@@ -24,7 +24,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/v1/model.proto',
   package='swapwire.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xd8\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12\x36\n\x07weights\x18\x07 \x03(\x0b\x32%.swapwire.v1.ModelStatus.WeightsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"4\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x94\x01\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12>\n\x07weights\x18\x02 \x03(\x0b\x32-.swapwire.v1.SplitTrafficRequest.WeightsEntry\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
+  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x9d\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"4\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,google_dot_protobuf_dot_timestamp__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -65,8 +65,8 @@ _VERSIONSTATE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2609,
-  serialized_end=2818,
+  serialized_start=2532,
+  serialized_end=2741,
 )
 _sym_db.RegisterEnumDescriptor(_VERSIONSTATE)
 
@@ -176,45 +176,8 @@ _MODELSTATUS_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=512,
-  serialized_end=557,
-)
-
-_MODELSTATUS_WEIGHTSENTRY = _descriptor.Descriptor(
-  name='WeightsEntry',
-  full_name='swapwire.v1.ModelStatus.WeightsEntry',
-  filename=None,
-  file=DESCRIPTOR,
-  containing_type=None,
-  fields=[
-    _descriptor.FieldDescriptor(
-      name='key', full_name='swapwire.v1.ModelStatus.WeightsEntry.key', index=0,
-      number=1, type=3, cpp_type=2, label=1,
-      has_default_value=False, default_value=0,
-      message_type=None, enum_type=None, containing_type=None,
-      is_extension=False, extension_scope=None,
-      options=None, file=DESCRIPTOR),
-    _descriptor.FieldDescriptor(
-      name='value', full_name='swapwire.v1.ModelStatus.WeightsEntry.value', index=1,
-      number=2, type=5, cpp_type=1, label=1,
-      has_default_value=False, default_value=0,
-      message_type=None, enum_type=None, containing_type=None,
-      is_extension=False, extension_scope=None,
-      options=None, file=DESCRIPTOR),
-  ],
-  extensions=[
-  ],
-  nested_types=[],
-  enum_types=[
-  ],
-  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
-  is_extendable=False,
-  syntax='proto3',
-  extension_ranges=[],
-  oneofs=[
-  ],
-  serialized_start=559,
-  serialized_end=605,
+  serialized_start=501,
+  serialized_end=546,
 )
 
 _MODELSTATUS = _descriptor.Descriptor(
@@ -276,7 +239,7 @@ _MODELSTATUS = _descriptor.Descriptor(
   ],
   extensions=[
   ],
-  nested_types=[_MODELSTATUS_LABELSENTRY, _MODELSTATUS_WEIGHTSENTRY, ],
+  nested_types=[_MODELSTATUS_LABELSENTRY, ],
   enum_types=[
   ],
   options=None,
@@ -286,7 +249,45 @@ _MODELSTATUS = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=261,
-  serialized_end=605,
+  serialized_end=546,
+)
+
+
+_VERSIONWEIGHT = _descriptor.Descriptor(
+  name='VersionWeight',
+  full_name='swapwire.v1.VersionWeight',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='version', full_name='swapwire.v1.VersionWeight.version', index=0,
+      number=1, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='weight', full_name='swapwire.v1.VersionWeight.weight', index=1,
+      number=2, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=548,
+  serialized_end=596,
 )
 
 
@@ -351,8 +352,8 @@ _VERSIONSTATUS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=608,
-  serialized_end=813,
+  serialized_start=599,
+  serialized_end=804,
 )
 
 
@@ -392,8 +393,8 @@ _UPLOADMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.UploadModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=815,
-  serialized_end=905,
+  serialized_start=806,
+  serialized_end=896,
 )
 
 
@@ -444,8 +445,8 @@ _UPLOADHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=907,
-  serialized_end=983,
+  serialized_start=898,
+  serialized_end=974,
 )
 
 
@@ -503,8 +504,8 @@ _UPLOADMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=985,
-  serialized_end=1083,
+  serialized_start=976,
+  serialized_end=1074,
 )
 
 
@@ -541,8 +542,8 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1085,
-  serialized_end=1137,
+  serialized_start=1076,
+  serialized_end=1128,
 )
 
 
@@ -572,8 +573,8 @@ _SWITCHMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1139,
-  serialized_end=1202,
+  serialized_start=1130,
+  serialized_end=1193,
 )
 
 
@@ -617,8 +618,8 @@ _SETLABELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1204,
-  serialized_end=1268,
+  serialized_start=1195,
+  serialized_end=1259,
 )
 
 
@@ -648,47 +649,10 @@ _SETLABELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1270,
-  serialized_end=1330,
+  serialized_start=1261,
+  serialized_end=1321,
 )
 
-
-_SPLITTRAFFICREQUEST_WEIGHTSENTRY = _descriptor.Descriptor(
-  name='WeightsEntry',
-  full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry',
-  filename=None,
-  file=DESCRIPTOR,
-  containing_type=None,
-  fields=[
-    _descriptor.FieldDescriptor(
-      name='key', full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry.key', index=0,
-      number=1, type=3, cpp_type=2, label=1,
-      has_default_value=False, default_value=0,
-      message_type=None, enum_type=None, containing_type=None,
-      is_extension=False, extension_scope=None,
-      options=None, file=DESCRIPTOR),
-    _descriptor.FieldDescriptor(
-      name='value', full_name='swapwire.v1.SplitTrafficRequest.WeightsEntry.value', index=1,
-      number=2, type=5, cpp_type=1, label=1,
-      has_default_value=False, default_value=0,
-      message_type=None, enum_type=None, containing_type=None,
-      is_extension=False, extension_scope=None,
-      options=None, file=DESCRIPTOR),
-  ],
-  extensions=[
-  ],
-  nested_types=[],
-  enum_types=[
-  ],
-  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
-  is_extendable=False,
-  syntax='proto3',
-  extension_ranges=[],
-  oneofs=[
-  ],
-  serialized_start=559,
-  serialized_end=605,
-)
 
 _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   name='SplitTrafficRequest',
@@ -714,7 +678,7 @@ _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   ],
   extensions=[
   ],
-  nested_types=[_SPLITTRAFFICREQUEST_WEIGHTSENTRY, ],
+  nested_types=[],
   enum_types=[
   ],
   options=None,
@@ -723,8 +687,8 @@ _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1333,
-  serialized_end=1481,
+  serialized_start=1323,
+  serialized_end=1404,
 )
 
 
@@ -754,8 +718,8 @@ _SPLITTRAFFICRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1483,
-  serialized_end=1547,
+  serialized_start=1406,
+  serialized_end=1470,
 )
 
 
@@ -785,8 +749,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1549,
-  serialized_end=1581,
+  serialized_start=1472,
+  serialized_end=1504,
 )
 
 
@@ -823,8 +787,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1583,
-  serialized_end=1643,
+  serialized_start=1506,
+  serialized_end=1566,
 )
 
 
@@ -861,8 +825,8 @@ _DELETEVERSIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1645,
-  serialized_end=1699,
+  serialized_start=1568,
+  serialized_end=1622,
 )
 
 
@@ -885,8 +849,8 @@ _DELETEVERSIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1701,
-  serialized_end=1724,
+  serialized_start=1624,
+  serialized_end=1647,
 )
 
 
@@ -926,8 +890,8 @@ _EVALUATEMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.EvaluateModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1727,
-  serialized_end=1855,
+  serialized_start=1650,
+  serialized_end=1778,
 )
 
 
@@ -971,8 +935,8 @@ _EVALUATIONHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1857,
-  serialized_end=1924,
+  serialized_start=1780,
+  serialized_end=1847,
 )
 
 
@@ -1016,8 +980,8 @@ _LABELLEDEXAMPLE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1927,
-  serialized_end=2055,
+  serialized_start=1850,
+  serialized_end=1978,
 )
 
 
@@ -1096,8 +1060,8 @@ _EVALUATEMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2058,
-  serialized_end=2302,
+  serialized_start=1981,
+  serialized_end=2225,
 )
 
 
@@ -1155,8 +1119,8 @@ _LABELMETRICS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2304,
-  serialized_end=2397,
+  serialized_start=2227,
+  serialized_end=2320,
 )
 
 
@@ -1193,8 +1157,8 @@ _CONFUSIONMATRIX = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2399,
-  serialized_end=2473,
+  serialized_start=2322,
+  serialized_end=2396,
 )
 
 
@@ -1224,8 +1188,8 @@ _CONFUSIONROW = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2475,
-  serialized_end=2505,
+  serialized_start=2398,
+  serialized_end=2428,
 )
 
 
@@ -1283,16 +1247,15 @@ _EXAMPLERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2507,
-  serialized_end=2606,
+  serialized_start=2430,
+  serialized_end=2529,
 )
 
 _LISTMODELSRESPONSE.fields_by_name['models'].message_type = _MODELSTATUS
 _MODELSTATUS_LABELSENTRY.containing_type = _MODELSTATUS
-_MODELSTATUS_WEIGHTSENTRY.containing_type = _MODELSTATUS
 _MODELSTATUS.fields_by_name['labels'].message_type = _MODELSTATUS_LABELSENTRY
 _MODELSTATUS.fields_by_name['versions'].message_type = _VERSIONSTATUS
-_MODELSTATUS.fields_by_name['weights'].message_type = _MODELSTATUS_WEIGHTSENTRY
+_MODELSTATUS.fields_by_name['weights'].message_type = _VERSIONWEIGHT
 _VERSIONSTATUS.fields_by_name['state'].enum_type = _VERSIONSTATE
 _VERSIONSTATUS.fields_by_name['load_duration'].message_type = google_dot_protobuf_dot_duration__pb2._DURATION
 _VERSIONSTATUS.fields_by_name['loaded_at'].message_type = google_dot_protobuf_dot_timestamp__pb2._TIMESTAMP
@@ -1305,8 +1268,7 @@ _UPLOADMODELREQUEST.oneofs_by_name['kind'].fields.append(
 _UPLOADMODELREQUEST.fields_by_name['chunk'].containing_oneof = _UPLOADMODELREQUEST.oneofs_by_name['kind']
 _SWITCHMODELRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
 _SETLABELRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
-_SPLITTRAFFICREQUEST_WEIGHTSENTRY.containing_type = _SPLITTRAFFICREQUEST
-_SPLITTRAFFICREQUEST.fields_by_name['weights'].message_type = _SPLITTRAFFICREQUEST_WEIGHTSENTRY
+_SPLITTRAFFICREQUEST.fields_by_name['weights'].message_type = _VERSIONWEIGHT
 _SPLITTRAFFICRESPONSE.fields_by_name['status'].message_type = _MODELSTATUS
 _EVALUATEMODELREQUEST.fields_by_name['header'].message_type = _EVALUATIONHEADER
 _EVALUATEMODELREQUEST.fields_by_name['example'].message_type = _LABELLEDEXAMPLE
@@ -1326,6 +1288,7 @@ _CONFUSIONMATRIX.fields_by_name['rows'].message_type = _CONFUSIONROW
 DESCRIPTOR.message_types_by_name['ListModelsRequest'] = _LISTMODELSREQUEST
 DESCRIPTOR.message_types_by_name['ListModelsResponse'] = _LISTMODELSRESPONSE
 DESCRIPTOR.message_types_by_name['ModelStatus'] = _MODELSTATUS
+DESCRIPTOR.message_types_by_name['VersionWeight'] = _VERSIONWEIGHT
 DESCRIPTOR.message_types_by_name['VersionStatus'] = _VERSIONSTATUS
 DESCRIPTOR.message_types_by_name['UploadModelRequest'] = _UPLOADMODELREQUEST
 DESCRIPTOR.message_types_by_name['UploadHeader'] = _UPLOADHEADER
@@ -1373,20 +1336,19 @@ ModelStatus = _reflection.GeneratedProtocolMessageType('ModelStatus', (_message.
     # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus.LabelsEntry)
     ))
   ,
-
-  WeightsEntry = _reflection.GeneratedProtocolMessageType('WeightsEntry', (_message.Message,), dict(
-    DESCRIPTOR = _MODELSTATUS_WEIGHTSENTRY,
-    __module__ = 'swapwire.v1.model_pb2'
-    # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus.WeightsEntry)
-    ))
-  ,
   DESCRIPTOR = _MODELSTATUS,
   __module__ = 'swapwire.v1.model_pb2'
   # @@protoc_insertion_point(class_scope:swapwire.v1.ModelStatus)
   ))
 _sym_db.RegisterMessage(ModelStatus)
 _sym_db.RegisterMessage(ModelStatus.LabelsEntry)
-_sym_db.RegisterMessage(ModelStatus.WeightsEntry)
+
+VersionWeight = _reflection.GeneratedProtocolMessageType('VersionWeight', (_message.Message,), dict(
+  DESCRIPTOR = _VERSIONWEIGHT,
+  __module__ = 'swapwire.v1.model_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.v1.VersionWeight)
+  ))
+_sym_db.RegisterMessage(VersionWeight)
 
 VersionStatus = _reflection.GeneratedProtocolMessageType('VersionStatus', (_message.Message,), dict(
   DESCRIPTOR = _VERSIONSTATUS,
@@ -1445,19 +1407,11 @@ SetLabelResponse = _reflection.GeneratedProtocolMessageType('SetLabelResponse', 
 _sym_db.RegisterMessage(SetLabelResponse)
 
 SplitTrafficRequest = _reflection.GeneratedProtocolMessageType('SplitTrafficRequest', (_message.Message,), dict(
-
-  WeightsEntry = _reflection.GeneratedProtocolMessageType('WeightsEntry', (_message.Message,), dict(
-    DESCRIPTOR = _SPLITTRAFFICREQUEST_WEIGHTSENTRY,
-    __module__ = 'swapwire.v1.model_pb2'
-    # @@protoc_insertion_point(class_scope:swapwire.v1.SplitTrafficRequest.WeightsEntry)
-    ))
-  ,
   DESCRIPTOR = _SPLITTRAFFICREQUEST,
   __module__ = 'swapwire.v1.model_pb2'
   # @@protoc_insertion_point(class_scope:swapwire.v1.SplitTrafficRequest)
   ))
 _sym_db.RegisterMessage(SplitTrafficRequest)
-_sym_db.RegisterMessage(SplitTrafficRequest.WeightsEntry)
 
 SplitTrafficResponse = _reflection.GeneratedProtocolMessageType('SplitTrafficResponse', (_message.Message,), dict(
   DESCRIPTOR = _SPLITTRAFFICRESPONSE,
@@ -1555,10 +1509,6 @@ DESCRIPTOR.has_options = True
 DESCRIPTOR._options = _descriptor._ParseOptions(descriptor_pb2.FileOptions(), _b('Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1'))
 _MODELSTATUS_LABELSENTRY.has_options = True
 _MODELSTATUS_LABELSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
-_MODELSTATUS_WEIGHTSENTRY.has_options = True
-_MODELSTATUS_WEIGHTSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
-_SPLITTRAFFICREQUEST_WEIGHTSENTRY.has_options = True
-_SPLITTRAFFICREQUEST_WEIGHTSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
 
 _MODELSERVICE = _descriptor.ServiceDescriptor(
   name='ModelService',
@@ -1566,8 +1516,8 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2821,
-  serialized_end=3489,
+  serialized_start=2744,
+  serialized_end=3412,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListModels',
