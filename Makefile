@@ -66,12 +66,13 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-python
 	$(MAKE) test-node
-	$(MAKE) fuzz FUZZTIME=5s
+	$(MAKE) fuzz FUZZTIME=50000x
 
 # Every decoder's fuzz target, as package:target.
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oip:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample
+# FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 
 .PHONY: fuzz
