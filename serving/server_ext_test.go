@@ -12,14 +12,15 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -371,15 +372,43 @@ func TestGrpcurlReflectionAndPredict(t *testing.T) {
 }
 
 func TestRegisterOnOwnServer(t *testing.T) {
-	// The services mount on a grpc.Server of the caller's.
-	srv, err := serving.New(echo, modelstore.NewStatic("echo", filepath.Join(t.TempDir())))
+	// The services mount on a grpc.Server of the caller's, next to its own.
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	gs := grpc.NewServer()
+	serving.Register(gs, srv)
+	healthpb.RegisterHealthServer(gs, srv.HealthServer())
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	defer gs.Stop()
 	if err := srv.Ready(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := swapwirev1.NewPredictionServiceClient(conn).Predict(ctxT(t), &swapwirev1.PredictRequest{Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "mounted"}}})
+	if err != nil || resp.GetOutput().GetText() != "mounted" || resp.GetModel() != "echo" {
+		t.Fatalf("predict on the caller's server: %v %v", resp, err)
+	}
+	hr, err := healthpb.NewHealthClient(conn).Check(ctxT(t), &healthpb.HealthCheckRequest{Service: "echo"})
+	if err != nil || hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health on the caller's server: %v %v", hr, err)
+	}
+	list, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctxT(t), &swapwirev1.ListModelsRequest{})
+	if err != nil || len(list.GetModels()) != 1 {
+		t.Fatalf("admin on the caller's server (loopback): %v %v", list, err)
+	}
+	// Serve on the Server itself after its services were mounted elsewhere
+	// still works, and a failing listener's error comes back.
 	if err := srv.Serve(closedListener{}); err == nil {
 		t.Fatal("Serve on a failing listener returned nil")
 	}
