@@ -19,7 +19,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 step "training two versions of the scikit-learn digits SVM"
 "$PY" examples/sklearn-digits/train.py --out "$WORK/v1" --train-fraction 0.05
@@ -39,36 +40,17 @@ if ! "$BIN/swapwire" health --addr "$ADDR" --service digits --wait 60s; then
   cat "$WORK/server.log"; exit 1
 fi
 
-classify() {
-  local want=$1 ok=0 i
-  for i in 0 1 2 3 4 5; do
-    local label pixels out got version
-    label=$("$PY" -c "import json;print(json.load(open('examples/sklearn-digits/samples.json'))['samples'][$i]['label'])")
-    pixels=$("$PY" -c "import json;print(','.join(map(str,json.load(open('examples/sklearn-digits/samples.json'))['samples'][$i]['pixels'])))")
-    out=$("$BIN/swapwire" predict --addr "$ADDR" --model digits --ints "$pixels")
-    got=$(sed -E 's/.*"ints":\[([0-9]+)\].*/\1/' <<<"$out")
-    version=$(sed -E 's/.*"version":([0-9]+).*/\1/' <<<"$out")
-    printf 'image %d: true digit %s, predicted %s by version %s\n' "$i" "$label" "$got" "$version"
-    [[ $got == "$label" && $version == "$want" ]] && ok=$((ok + 1))
-  done
-  echo "$ok of 6 correct from version $want"
-  [[ $ok -ge 3 ]]
-}
 
 step "predicting with version 1 (trained on 5% of the data)"
-classify 1
+classify examples/sklearn-digits/samples.json 6 1
 
 step "publishing version 2 (trained on all of it) while serving"
 "$BIN/swapwire" upload --addr "$ADDR" --model digits --quiet "$WORK/v2"
-for _ in $(seq 1 300); do
-  out=$("$BIN/swapwire" predict --addr "$ADDR" --model digits --ints "$(printf '0,%.0s' {1..63})0")
-  [[ $out == *'"version":2'* ]] && break
-  sleep 0.1
-done
+wait_version 2
 "$BIN/swapwire" models --addr "$ADDR"
 
 step "predicting with version 2"
-classify 2
+classify examples/sklearn-digits/samples.json 6 2
 
 step "done: a new pool of Python workers took over without a restart"
 grep -E 'model swapped|version loaded' "$WORK/server.log" | tail -3 || true
