@@ -5,13 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/swapwire/swapwire/serving/sidecar"
+	"github.com/swapwire/swapwire/predict"
 )
-
-// workerPool is implemented by predictors backed by worker processes.
-type workerPool interface {
-	Workers() []sidecar.WorkerInfo
-}
 
 // workerCollector reports the worker processes of every loaded version
 // whose predictor is a worker pool, read at scrape time.
@@ -39,7 +34,7 @@ func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c.mgr.modelList() {
 		for num, v := range m.snap.Load().loaded {
-			wp, ok := v.p.(workerPool)
+			wp, ok := v.p.(predict.WorkerReporter)
 			if !ok {
 				continue
 			}
