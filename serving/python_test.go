@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
@@ -340,8 +341,8 @@ func TestPythonHotSwapUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5000 && !stop.Load(); i++ {
-				a, err := srv.do(context.Background(), call{model: "m", in: predict.Text("x")})
-				if err != nil || a.res.Label.Text() != fmt.Sprintf("v%d", a.version) {
+				a, err := srv.eng.Predict(context.Background(), engine.Request{Model: "m", Input: predict.Text("x")})
+				if err != nil || a.Result.Label.Text() != fmt.Sprintf("v%d", a.Version) {
 					fail.Add(1)
 					t.Errorf("request: %v %v", a, err)
 					continue
@@ -359,7 +360,7 @@ func TestPythonHotSwapUnderLoad(t *testing.T) {
 		if err := st.SetPolicy(ctx, "m", modelstore.Policy{Pinned: want}); err != nil {
 			t.Fatal(err)
 		}
-		srv.mgr.kickAll()
+		srv.eng.Refresh()
 		if err := srv.WaitServing(ctx, "m", want); err != nil {
 			t.Fatal(err)
 		}

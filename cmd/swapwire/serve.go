@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := []serving.Option{
+	opts := []serving.ServerOption{
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
 		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),

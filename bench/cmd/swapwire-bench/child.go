@@ -142,7 +142,7 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := []serving.Option{serving.WithLogger(logger), serving.WithRegisterer(reg)}
+	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg)}
 	var factory serving.Factory
 	var store modelstore.Store
 	switch o.kind {
