@@ -13,13 +13,13 @@ import (
 func (s *Server) updateHealth() {
 	def := s.eng.DefaultModel()
 	overall := healthpb.HealthCheckResponse_NOT_SERVING
-	for _, m := range s.eng.Models() {
+	for name, ok := range s.eng.ServingStates() {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if m.Serving != 0 && m.Health == nil {
+		if ok {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
-		s.health.SetServingStatus(m.Name, st)
-		if m.Name == def {
+		s.health.SetServingStatus(name, st)
+		if name == def {
 			overall = st
 		}
 	}

@@ -128,7 +128,7 @@ func New(store modelstore.Store, cfg Config) (*Engine, error) {
 		ready:   make(chan struct{}),
 		changed: make(chan struct{}),
 	}
-	if err := cfg.Registerer.Register(newWorkerCollector(e)); err != nil {
+	if err := cfg.Registerer.Register(newStateCollector(e)); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -73,3 +73,21 @@ func (e *Engine) Serving(model string) bool {
 	defer m.mu.Unlock()
 	return m.health == nil
 }
+
+// ServingStates reports for every model whether it serves, as Serving
+// does, without building whole statuses: health reporting calls it after
+// every change.
+func (e *Engine) ServingStates() map[string]bool {
+	list := e.modelList()
+	out := make(map[string]bool, len(list))
+	for _, m := range list {
+		ok := m.snap.Load().serving != nil
+		if ok {
+			m.mu.Lock()
+			ok = m.health == nil
+			m.mu.Unlock()
+		}
+		out[m.name] = ok
+	}
+	return out
+}

@@ -15,7 +15,6 @@ import (
 type metrics struct {
 	requests    *prometheus.CounterVec   // model, version, code
 	latency     *prometheus.HistogramVec // model, version
-	inFlight    *prometheus.GaugeVec     // model
 	loads       *prometheus.CounterVec   // model, result
 	loadSeconds *prometheus.HistogramVec // model
 	swaps       *prometheus.CounterVec   // model
@@ -34,10 +33,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time spent in the model per prediction, by model and version.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"model", "version"}),
-		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "swapwire", Name: "requests_in_flight",
-			Help: "Predictions being answered now, by model.",
-		}, []string{"model"}),
 		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "swapwire", Name: "model_loads_total",
 			Help: "Model version loads, by model and result (ok or error).",
@@ -56,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "The version a model is serving; 0 when none.",
 		}, []string{"model"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.inFlight, m.loads, m.loadSeconds, m.swaps, m.serving} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.loads, m.loadSeconds, m.swaps, m.serving} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -72,17 +67,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // versionMetrics holds the series one version touches on every request, looked
 // up once at load so the hot path does no label hashing.
 type versionMetrics struct {
-	ok       prometheus.Counter
-	latency  prometheus.Observer
-	inFlight prometheus.Gauge
+	ok      prometheus.Counter
+	latency prometheus.Observer
 }
 
 func (m *metrics) forVersion(model string, version int64) versionMetrics {
 	v := strconv.FormatInt(version, 10)
 	return versionMetrics{
-		ok:       m.requests.WithLabelValues(model, v, codes.OK.String()),
-		latency:  m.latency.WithLabelValues(model, v),
-		inFlight: m.inFlight.WithLabelValues(model),
+		ok:      m.requests.WithLabelValues(model, v, codes.OK.String()),
+		latency: m.latency.WithLabelValues(model, v),
 	}
 }
 

@@ -67,7 +67,6 @@ func (v *version) predict(ctx context.Context, in predict.Value, opt predict.Opt
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	v.m.inFlight.Inc()
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
@@ -78,7 +77,6 @@ func (v *version) predict(ctx context.Context, in predict.Value, opt predict.Opt
 			// The predictor ignored its context and answered late.
 			err = ctx.Err()
 		}
-		v.m.inFlight.Dec()
 		if err == nil {
 			v.m.ok.Inc()
 			v.m.latency.Observe(time.Since(start).Seconds())

@@ -8,17 +8,22 @@ import (
 	"github.com/swapwire/swapwire/predict"
 )
 
-// workerCollector reports the worker processes of every loaded version
-// whose predictor is a worker pool, read at scrape time.
-type workerCollector struct {
+// stateCollector reports what is read from the engine's state at scrape
+// time rather than counted on every request: the predictions in flight
+// (from the versions' reference counts) and the worker processes of every
+// loaded version whose predictor reports them.
+type stateCollector struct {
 	eng      *Engine
+	inFlight *prometheus.Desc
 	restarts *prometheus.Desc
 	workers  *prometheus.Desc
 }
 
-func newWorkerCollector(e *Engine) *workerCollector {
-	return &workerCollector{
+func newStateCollector(e *Engine) *stateCollector {
+	return &stateCollector{
 		eng: e,
+		inFlight: prometheus.NewDesc("swapwire_requests_in_flight",
+			"Predictions being answered now, by model.", []string{"model"}, nil),
 		restarts: prometheus.NewDesc("swapwire_worker_restarts_total",
 			"Worker process restarts since the version loaded.", []string{"model", "version"}, nil),
 		workers: prometheus.NewDesc("swapwire_workers",
@@ -26,14 +31,26 @@ func newWorkerCollector(e *Engine) *workerCollector {
 	}
 }
 
-func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.inFlight
 	ch <- c.restarts
 	ch <- c.workers
 }
 
-func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c.eng.modelList() {
-		for num, v := range m.snap.Load().loaded {
+		loaded := m.snap.Load().loaded
+		var inFlight int64
+		for _, v := range loaded {
+			inFlight += v.inFlight(true)
+		}
+		m.mu.Lock()
+		for _, v := range m.draining {
+			inFlight += v.inFlight(false)
+		}
+		m.mu.Unlock()
+		send(ch, c.inFlight, prometheus.GaugeValue, float64(inFlight), m.name)
+		for num, v := range loaded {
 			wp, ok := v.p.(predict.WorkerReporter)
 			if !ok {
 				continue

@@ -107,7 +107,7 @@ func (o *OverheadResult) markdown() string {
 func (s *SwapResult) markdown() string {
 	var b strings.Builder
 	b.WriteString("### Hot swap under load\n\n")
-	fmt.Fprintf(&b, "%d streams over %d connections; the swap phase alternates SwitchModel between versions 1 and 2 (each version loads a fresh %d KiB weights file), at most one swap per interval, each waited for until ListModels shows it serving. Load average before/after: %s / %s.\n\n",
+	fmt.Fprintf(&b, "%d streams over %d connections; the swap phase alternates SwitchModel between versions 1 and 2 (each version loads a fresh %d KiB weights file), at most one swap per interval, each waited for by SwitchModel with wait set (one call per swap, no polling). Load average before/after: %s / %s.\n\n",
 		s.Streams, s.Conns, s.Blob>>10, s.Load[0], s.Load[1])
 	b.WriteString("| phase | requests | failures | req/s | p50 | p99 |\n|---|---:|---:|---:|---:|---:|\n")
 	fmt.Fprintf(&b, "| steady | %d | %d | %.0f | %s | %s |\n", s.Steady.Requests, s.Steady.Failures, s.Steady.RPS, ms(s.Steady.P50), ms(s.Steady.P99))

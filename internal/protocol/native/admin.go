@@ -120,7 +120,7 @@ func (ms *modelService) SplitTraffic(ctx context.Context, req *swapwirev1.SplitT
 }
 
 func (ms *modelService) SwitchModel(ctx context.Context, req *swapwirev1.SwitchModelRequest) (*swapwirev1.SwitchModelResponse, error) {
-	p, err := ms.e.Pin(ctx, req.GetModel(), req.GetVersion(), false)
+	p, err := ms.e.Pin(ctx, req.GetModel(), req.GetVersion(), req.GetWait())
 	if err != nil {
 		return nil, predict.Status(err)
 	}
