@@ -57,7 +57,7 @@ func TestDispatchUsageErrors(t *testing.T) {
 		{[]string{"label", "--model", "m", "--label", "l"}, 2, "--version V or --remove"},
 		{[]string{"split", "--model", "m"}, 2, "VERSION=WEIGHT"},
 		{[]string{"split", "--model", "m", "1=x"}, 2, `"1=x": want VERSION=WEIGHT`},
-		{[]string{"serve"}, 2, "--model-dir is required"},
+		{[]string{"serve"}, 2, "--model-store URL or --model-dir is required"},
 		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
 		{[]string{"help"}, 0, "Commands:"},
 		{[]string{"predict", "--nope"}, 2, "flag provided but not defined: -nope"},

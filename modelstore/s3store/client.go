@@ -37,7 +37,8 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*s3.Client, error) {
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil {
-			return nil, fmt.Errorf("s3store: endpoint: %w", err)
+			// url.Parse's error repeats the URL, which may hold a password.
+			return nil, errors.New("s3store: endpoint is not a valid URL")
 		}
 		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 			return nil, errors.New("s3store: endpoint must be an http:// or https:// URL")
