@@ -14,6 +14,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The fleet tests run this test binary as swapwire itself.
+	if os.Getenv(envRunMain) == "1" {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 
