@@ -13,6 +13,8 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
+# The S3-compatible server the object-store tests start (Apache-2.0).
+VERSITYGW_VERSION          := v1.8.0
 
 .PHONY: help
 help: ## list the targets
@@ -37,6 +39,8 @@ tools: ## install the pinned code generators and test tools
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	$(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+	@$(GO) version -m $(GOBIN)/versitygw 2>/dev/null | grep -q 'mod.*versitygw.*$(VERSITYGW_VERSION)' || \
+		{ echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
 
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
@@ -64,6 +68,7 @@ lint: ## go vet, buf lint and buf format
 test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
 	$(MAKE) lint checkgenerate
 	$(GO) test -race -count=1 ./...
+	$(MAKE) test-deploy
 	$(MAKE) test-python
 	$(MAKE) test-node
 	$(MAKE) fuzz FUZZTIME=50000x
@@ -84,6 +89,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 breaking: ## fail when the protos break wire compatibility with main
 	buf breaking --against '.git#branch=main'
 
+.PHONY: test-deploy
+test-deploy: ## validate deploy/kubernetes offline by strict decoding into the Kubernetes API types (a nested module)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
+
 .PHONY: test-node
 test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked)
 	cd sdk/node && npm ci --no-audit --no-fund && node --test
@@ -99,6 +108,10 @@ demo: build ## serve the Go digits model, predict, publish version 2, watch the 
 .PHONY: demo-python
 demo-python: build ## serve the scikit-learn digits model through Python workers, publish version 2, watch the swap
 	./scripts/demo-python.sh
+
+.PHONY: demo-fleet
+demo-fleet: build ## three replicas on one S3 store (versitygw): upload through one, watch all three converge
+	./scripts/demo-fleet.sh
 
 .PHONY: bench
 bench: ## run every benchmark and rewrite docs/benchmarks.md and docs/benchmarks.svg (about 2 minutes)
