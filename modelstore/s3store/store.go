@@ -148,10 +148,15 @@ func (s *Store) wrap(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	s.errors.WithLabelValues(op).Inc()
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket" {
+		// A bucket that vanished is a store that is gone, not an empty one.
+		return fmt.Errorf("%w: s3store: %s: %w", modelstore.ErrUnavailable, op, err)
+	}
 	if isNotFound(err) {
 		return fmt.Errorf("%w: %s: %w", modelstore.ErrNotFound, op, err)
 	}
-	s.errors.WithLabelValues(op).Inc()
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		code := re.HTTPStatusCode()
@@ -170,8 +175,8 @@ func isNotFound(err error) bool {
 		return true
 	}
 	var ae smithy.APIError
-	if errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound") {
-		return true
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound"
 	}
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound

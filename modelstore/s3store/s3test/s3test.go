@@ -1,11 +1,15 @@
-// Package s3test starts a real S3-compatible server, versitygw, for tests:
-// on 127.0.0.1, with its data in a temporary directory, stopped when the
-// test ends.
+// Package s3test starts a real S3-compatible server for tests: on
+// 127.0.0.1, with its data in a temporary directory, stopped when the test
+// ends. [Start] runs versitygw (Apache-2.0, a Go module: light to install).
+// [StartAtomic] runs MinIO, for the tests that need conditional writes to
+// be atomic under concurrency: versitygw v1.8.0 evaluates If-Match and
+// If-None-Match and then writes, without a lock, so two racing conditional
+// writes can both succeed there.
 //
-// The versitygw binary is found through $SWAPWIRE_VERSITYGW, then PATH,
-// then $(go env GOPATH)/bin; `make tools` installs the pinned version.
-// A missing binary fails the test, unless SWAPWIRE_SKIP_S3=1 is set, which
-// skips it and says so.
+// A binary is found through $SWAPWIRE_VERSITYGW or $SWAPWIRE_MINIO, then
+// PATH, then $(go env GOPATH)/bin; `make tools` installs the pinned
+// versions. A missing binary fails the test, unless SWAPWIRE_SKIP_S3=1 is
+// set, which skips it and says so.
 package s3test
 
 import (
@@ -28,9 +32,10 @@ import (
 	"github.com/swapwire/swapwire/modelstore/s3store"
 )
 
-// Server is a running versitygw.
+// Server is a running S3 server.
 type Server struct {
 	t        testing.TB
+	kind     string // "versitygw" or "minio"
 	bin      string
 	root     string
 	addr     string
@@ -43,16 +48,17 @@ type Server struct {
 	AccessKey, SecretKey string
 }
 
-// Binary returns the versitygw binary's path, or "" when there is none.
-func Binary() string {
-	if p := os.Getenv("SWAPWIRE_VERSITYGW"); p != "" {
+// Binary returns the path of the named server's binary ("versitygw" or
+// "minio"), or "" when there is none.
+func Binary(kind string) string {
+	if p := os.Getenv("SWAPWIRE_" + strings.ToUpper(kind)); p != "" {
 		return p
 	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
+	if p, err := exec.LookPath(kind); err == nil {
 		return p
 	}
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "versitygw")
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", kind)
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
@@ -62,17 +68,23 @@ func Binary() string {
 
 // Start starts versitygw with a fresh bucket and registers its stop with
 // t.Cleanup.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return start(t, "versitygw") }
+
+// StartAtomic starts MinIO, whose conditional writes are atomic, with a
+// fresh bucket.
+func StartAtomic(t testing.TB) *Server { return start(t, "minio") }
+
+func start(t testing.TB, kind string) *Server {
 	t.Helper()
-	bin := Binary()
+	bin := Binary(kind)
 	if bin == "" {
 		if os.Getenv("SWAPWIRE_SKIP_S3") == "1" {
-			t.Skip("SKIPPED: no versitygw binary and SWAPWIRE_SKIP_S3=1; run make tools")
+			t.Skipf("SKIPPED: no %s binary and SWAPWIRE_SKIP_S3=1; run make tools", kind)
 		}
-		t.Fatal("no versitygw binary: run `make tools` (or set SWAPWIRE_VERSITYGW, or SWAPWIRE_SKIP_S3=1 to skip S3 tests)")
+		t.Fatalf("no %s binary: run `make tools` (or set SWAPWIRE_%s, or SWAPWIRE_SKIP_S3=1 to skip S3 tests)", kind, strings.ToUpper(kind))
 	}
 	s := &Server{
-		t: t, bin: bin, root: t.TempDir(), Bucket: "models",
+		t: t, kind: kind, bin: bin, root: t.TempDir(), Bucket: "models",
 		AccessKey: "swapwire" + randomHex(4), SecretKey: randomHex(20),
 	}
 	if err := os.Mkdir(filepath.Join(s.root, "data"), 0o755); err != nil {
@@ -83,12 +95,20 @@ func Start(t testing.TB) *Server {
 	}
 	s.start("127.0.0.1:0")
 	t.Cleanup(s.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := s.Client(t).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
-		t.Fatalf("create bucket: %v", err)
+	// MinIO accepts connections before it serves requests: retry.
+	for {
+		_, err := s.Client(t).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)})
+		if err == nil {
+			return s
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("create bucket on %s: %v", kind, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return s
 }
 
 // start runs versitygw on addr (host:0 picks a free port the first time;
@@ -105,8 +125,15 @@ func (s *Server) start(addr string) {
 	}
 	s.addr = addr
 	s.Endpoint = "http://" + addr
-	cmd := exec.Command(s.bin, "--port", addr, "--quiet", "posix", "--sidecar", filepath.Join(s.root, "meta"), filepath.Join(s.root, "data"))
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
+	var cmd *exec.Cmd
+	if s.kind == "minio" {
+		cmd = exec.Command(s.bin, "server", "--quiet", "--address", addr, "--console-address", "127.0.0.1:0", filepath.Join(s.root, "data"))
+		cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
+			"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
+	} else {
+		cmd = exec.Command(s.bin, "--port", addr, "--quiet", "posix", "--sidecar", filepath.Join(s.root, "meta"), filepath.Join(s.root, "data"))
+		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		s.t.Fatal(err)
@@ -119,7 +146,7 @@ func (s *Server) start(addr string) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			s.t.Logf("versitygw: %s", sc.Text())
+			s.t.Logf("%s: %s", s.kind, sc.Text())
 		}
 		_ = cmd.Wait()
 		close(s.done)
@@ -133,11 +160,11 @@ func (s *Server) start(addr string) {
 		}
 		select {
 		case <-s.done:
-			s.t.Fatalf("versitygw exited at start")
+			s.t.Fatalf("%s exited at start", s.kind)
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("versitygw does not listen on %s: %v", addr, err)
+			s.t.Fatalf("%s does not listen on %s: %v", s.kind, addr, err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a port that gives no signal
 	}
@@ -192,4 +219,4 @@ func randomHex(n int) string {
 }
 
 // String describes the server for messages.
-func (s *Server) String() string { return fmt.Sprintf("versitygw at %s", s.Endpoint) }
+func (s *Server) String() string { return fmt.Sprintf("%s at %s", s.kind, s.Endpoint) }
