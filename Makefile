@@ -15,6 +15,10 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
 # The S3-compatible server the object-store tests start (Apache-2.0).
 VERSITYGW_VERSION          := v1.8.0
+# MinIO, for the one test that needs atomic conditional writes (the
+# compare-and-swap race): versitygw's are not atomic under concurrency. A
+# test-only server process, never linked into swapwire.
+MINIO_VERSION              := v0.0.0-20260212201848-7aac2a2c5b7c
 
 .PHONY: help
 help: ## list the targets
@@ -41,6 +45,8 @@ tools: ## install the pinned code generators and test tools
 	$(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 	@$(GO) version -m $(GOBIN)/versitygw 2>/dev/null | grep -q 'mod.*versitygw.*$(VERSITYGW_VERSION)' || \
 		{ echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
+	@$(GO) version -m $(GOBIN)/minio 2>/dev/null | grep -q 'mod.*minio/minio.*$(MINIO_VERSION)' || \
+		{ echo "installing minio $(MINIO_VERSION) (a long compile)"; $(GO) install github.com/minio/minio@$(MINIO_VERSION); }
 
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
