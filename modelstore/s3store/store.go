@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -397,6 +398,14 @@ func (s *Store) Clean(ctx context.Context, olderThan time.Duration) error {
 	}
 	if err := s.cache.Clean(ctx, olderThan); err != nil {
 		errs = append(errs, err)
+	}
+	staged, _ := os.ReadDir(filepath.Join(s.cdir, stagingDir))
+	for _, e := range staged {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if err := os.RemoveAll(filepath.Join(s.cdir, stagingDir, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -366,3 +366,37 @@ func TestMissingBucketIsUnavailable(t *testing.T) {
 		t.Fatalf("Models on a missing bucket = %v, %v; want ErrUnavailable", ms, err)
 	}
 }
+
+// The cache keeps to its bound by evicting the least recently opened
+// versions, but never the four most recently opened.
+func TestCacheBound(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	cache := t.TempDir()
+	s := newStore(t, srv, cache, s3store.WithCacheMaxBytes(10))
+	for v := 1; v <= 6; v++ {
+		if _, err := modelstore.PublishDir(ctx, s, "m", 0, writeTree(t, map[string]string{"w": "12345"})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, "m", int64(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(cache, "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			kept = append(kept, e.Name())
+		}
+	}
+	if !slices.Equal(kept, []string{"3", "4", "5", "6"}) {
+		t.Fatalf("cache holds versions %v, want the four most recently opened, 3 to 6", kept)
+	}
+	// An evicted version is downloaded again when asked for.
+	if _, err := s.Open(ctx, "m", 1); err != nil {
+		t.Fatal(err)
+	}
+}
