@@ -13,6 +13,12 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
+# The S3-compatible server the object-store tests start (Apache-2.0).
+VERSITYGW_VERSION          := v1.8.0
+# MinIO, for the one test that needs atomic conditional writes (the
+# compare-and-swap race): versitygw's are not atomic under concurrency. A
+# test-only server process, never linked into swapwire.
+MINIO_VERSION              := v0.0.0-20260212201848-7aac2a2c5b7c
 
 .PHONY: help
 help: ## list the targets
@@ -37,6 +43,10 @@ tools: ## install the pinned code generators and test tools
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	$(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+	@$(GO) version -m $(GOBIN)/versitygw 2>/dev/null | grep -q 'mod.*versitygw.*$(VERSITYGW_VERSION)' || \
+		{ echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
+	@$(GO) version -m $(GOBIN)/minio 2>/dev/null | grep -q 'mod.*minio/minio.*$(MINIO_VERSION)' || \
+		{ echo "installing minio $(MINIO_VERSION) (a long compile)"; $(GO) install github.com/minio/minio@$(MINIO_VERSION); }
 
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
@@ -64,6 +74,7 @@ lint: ## go vet, buf lint and buf format
 test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
 	$(MAKE) lint checkgenerate
 	$(GO) test -race -count=1 ./...
+	$(MAKE) test-deploy
 	$(MAKE) test-python
 	$(MAKE) test-node
 	$(MAKE) fuzz FUZZTIME=50000x
@@ -72,6 +83,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample
+FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 
@@ -82,6 +94,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 .PHONY: breaking
 breaking: ## fail when the protos break wire compatibility with main
 	buf breaking --against '.git#branch=main'
+
+.PHONY: test-deploy
+test-deploy: ## validate deploy/kubernetes offline by strict decoding into the Kubernetes API types (a nested module)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: test-node
 test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked)
@@ -98,6 +114,10 @@ demo: build ## serve the Go digits model, predict, publish version 2, watch the 
 .PHONY: demo-python
 demo-python: build ## serve the scikit-learn digits model through Python workers, publish version 2, watch the swap
 	./scripts/demo-python.sh
+
+.PHONY: demo-fleet
+demo-fleet: build ## three replicas on one S3 store (versitygw): upload through one, watch all three converge
+	./scripts/demo-fleet.sh
 
 .PHONY: bench
 bench: ## run every benchmark and rewrite docs/benchmarks.md and docs/benchmarks.svg (about 2 minutes)

@@ -22,6 +22,26 @@
 // [ValidateLabel] before any path is built, so no call reaches outside the
 // store's root.
 //
+// Policies are shared state: write them with [Store.UpdatePolicy], a
+// read-modify-write with compare-and-swap underneath, so that concurrent
+// writers (admin calls on several replicas, a Kubernetes operator) never
+// lose each other's changes:
+//
+//	p, err := store.UpdatePolicy(ctx, "digits", func(p *modelstore.Policy) error {
+//		if p.Labels == nil {
+//			p.Labels = map[string]int64{}
+//		}
+//		p.Labels["canary"] = 4
+//		return nil
+//	})
+//
+// The function may run more than once (after a conflict) and must depend
+// only on the policy it is given. Every write bumps [Policy.Generation].
+//
+// Errors wrapping [ErrUnavailable] mean the store could not be read; a
+// server must keep serving what it serves (fail static). Package s3store
+// holds the store for S3-compatible object storage.
+//
 // [Static] serves one plain directory as version 1 of one model, for running
 // a model without a store.
 package modelstore

@@ -44,6 +44,10 @@ func StoreError(err error) error {
 		return predict.Errorf(codes.DataLoss, "%v", err)
 	case errors.Is(err, modelstore.ErrReadOnly):
 		return predict.Errorf(codes.FailedPrecondition, "%v", err)
+	case errors.Is(err, modelstore.ErrConflict):
+		return predict.Errorf(codes.Aborted, "%v; try again", err)
+	case errors.Is(err, modelstore.ErrUnavailable):
+		return predict.Errorf(codes.Unavailable, "%v", err)
 	}
 	if predict.CodeOf(err) != codes.Unknown {
 		return err
@@ -141,17 +145,13 @@ func (e *Engine) Publish(ctx context.Context, model string, version int64, fill 
 	return info, nil
 }
 
-// updatePolicy reads a model's policy, lets change modify it, and writes
-// it back.
+// updatePolicy changes a model's policy with the store's compare-and-swap
+// update, so concurrent admin writes from this or any other replica never
+// overwrite each other: change is applied to the policy as last written,
+// and again if another writer got in between.
 func (e *Engine) updatePolicy(ctx context.Context, model string, change func(*modelstore.Policy) error) (modelstore.Policy, error) {
-	p, err := e.store.Policy(ctx, model)
+	p, err := e.store.UpdatePolicy(ctx, model, change)
 	if err != nil {
-		return p, StoreError(err)
-	}
-	if err := change(&p); err != nil {
-		return p, err
-	}
-	if err := e.store.SetPolicy(ctx, model, p); err != nil {
 		return p, StoreError(err)
 	}
 	return p, nil
