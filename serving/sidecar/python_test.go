@@ -241,3 +241,56 @@ func TestPythonDeepOption(t *testing.T) {
 		t.Fatalf("after the deep options = %v %v, %v", res.Label, res.Option, err)
 	}
 }
+
+// BenchmarkPythonHop measures one request through a Pool to a Python
+// worker whose model answers at once: the cost of the hop (Go conversion,
+// frames over the unix socket, the Python runtime's parse, dispatch and
+// serialisation) with no model work.
+func BenchmarkPythonHop(b *testing.B) {
+	if out, err := exec.Command(python, "-c", "import grpc, google.protobuf").CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v: %s", python, err, out)
+	}
+	dir := filepath.Join(b.TempDir(), "1")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "answer.txt"), []byte("one"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	abs, _ := filepath.Abs("testdata/pymodel.py")
+	p := New(Config{Command: []string{python, abs}, Workers: 1, StartTimeout: 30 * time.Second})
+	defer p.Close()
+	ctx := context.Background()
+	if err := p.Load(ctx, dir); err != nil {
+		b.Fatal(err)
+	}
+	in := predict.Ints(make([]int64, 64)...)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Predict(ctx, in, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGoHop is BenchmarkPythonHop with the Go test worker: the Go
+// side of the hop and the socket, without Python.
+func BenchmarkGoHop(b *testing.B) {
+	p := New(Config{Command: []string{testWorker}, Workers: 1, StartTimeout: 30 * time.Second})
+	defer p.Close()
+	dir := filepath.Join(b.TempDir(), "1")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.Load(ctx, dir); err != nil {
+		b.Fatal(err)
+	}
+	in := predict.Ints(make([]int64, 64)...)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Predict(ctx, in, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -130,6 +130,13 @@ func (s *SwapResult) markdown() string {
 	return b.String()
 }
 
+func us(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+}
+
 func kib(kb int64) float64 { return float64(kb) / 1024 }
 func mib(b int64) float64  { return float64(b) / (1 << 20) }
 
@@ -165,7 +172,7 @@ func (w *WorkersResult) markdown() string {
 		"**one process** is bench/pyserver/server.py, a grpcio server with a %d-thread pool calling the model in-process, the way Rekcurd serves; "+
 		"**Swapwire** runs the model in examples/sklearn-digits/worker.py processes behind serving/sidecar (framed protocol over unix sockets). %d connections; one run per row. Load average before/after: %s / %s.\n\n",
 		w.Python, w.PyThreads, w.Conns, w.Load[0], w.Load[1])
-	b.WriteString("| server | workers | batching | streams | req/s | × one process | mean batch | p50 | p99 | failures |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| server | workers | batching | streams | req/s | × one process | mean batch | p50 | p99 | CPU/req server | CPU/req load gen | CPU ceiling req/s | failures |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range w.Points {
 		mb := "–"
 		if p.Batching {
@@ -177,8 +184,14 @@ func (w *WorkersResult) markdown() string {
 		} else if base, ok := w.FindBaseline(p.Streams); ok && base.RPS > 0 {
 			ratio = fmt.Sprintf("%.2f", p.RPS/base.RPS)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.0f | %s | %s | %s | %s | %d |\n", server, workers, batching, p.Streams, p.RPS, ratio, mb, ms(p.P50), ms(p.P99), p.Failures)
+		ceiling := "–"
+		if cpu := p.ServerCPU + p.LoadCPU; cpu > 0 {
+			ceiling = fmt.Sprintf("%.0f", float64(numCPUTotal())/cpu.Seconds())
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %d |\n", server, workers, batching, p.Streams, p.RPS, ratio, mb, ms(p.P50), ms(p.P99),
+			us(p.ServerCPU), us(p.LoadCPU), ceiling, p.Failures)
 	}
+	fmt.Fprintf(&b, "\nCPU/req is the user+system CPU time (from /proc) of the server with its worker processes, and of the load generator, divided by the requests; the CPU ceiling is %d CPUs divided by their sum: the throughput at which this run's own processes alone would fill the machine. The machine's load average (other work included) is above.\n", numCPUTotal())
 	b.WriteString("\nTargets, as ratios measured in this run:\n\n")
 	for _, t := range w.Targets() {
 		op := "≥"

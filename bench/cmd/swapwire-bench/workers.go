@@ -53,6 +53,9 @@ type WorkersPoint struct {
 	Workers   int
 	Batching  bool
 	MeanBatch float64 // requests per batch, with batching on
+	// CPU time per request of the server (with its worker processes) and
+	// of the load generator, from /proc.
+	ServerCPU, LoadCPU time.Duration
 	Stat
 }
 
@@ -205,16 +208,20 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 			if !s.baseline {
 				n0, items0, _ = srv.batches()
 			}
+			srv0, self0 := procCPU(srv.pid()), procCPU(os.Getpid())
 			r, err := loadgen.Run(loadgen.Config{Streams: streams, Requests: n, MaxTime: o.maxTime}, srv.conns, call)
 			if err != nil {
 				srv.stop()
 				return err
 			}
-			logf("workers: %s, %d streams: %v", name, streams, r)
+			srvCPU, selfCPU := procCPU(srv.pid())-srv0, procCPU(os.Getpid())-self0
+			logf("workers: %s, %d streams: %v; CPU per request: server %v, load generator %v", name, streams, r,
+				srvCPU/time.Duration(max(r.Requests, 1)), selfCPU/time.Duration(max(r.Requests, 1)))
 			if r.Failures > 0 {
 				logf("workers: first failure: %v", r.FirstErr)
 			}
-			p := WorkersPoint{Baseline: s.baseline, Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r})}
+			p := WorkersPoint{Baseline: s.baseline, Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r}),
+				ServerCPU: srvCPU / time.Duration(max(r.Requests, 1)), LoadCPU: selfCPU / time.Duration(max(r.Requests, 1))}
 			if !s.baseline {
 				if n1, items1, err := srv.batches(); err == nil && n1 > n0 {
 					p.MeanBatch = (items1 - items0) / float64(n1-n0)
