@@ -184,6 +184,9 @@ func (e *lostError) Unwrap() error { return e.err }
 // returns an *outstandingError (whose code is ctx's); when the connection
 // breaks, a *lostError.
 func (f *frameConn) call(ctx context.Context, c *workerv1.Call) (*workerv1.Reply, error) {
+	if err := ctx.Err(); err != nil { // nothing sent: the connection stays free
+		return nil, predict.Errorf(predict.CodeOf(err), "sidecar: %w", err)
+	}
 	f.nextID++
 	c.Id = f.nextID
 	b, err := appendFrame(f.wbuf[:0], c)
