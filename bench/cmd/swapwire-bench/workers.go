@@ -214,7 +214,9 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 				srv.stop()
 				return err
 			}
-			srvCPU, selfCPU := procCPU(srv.pid())-srv0, procCPU(os.Getpid())-self0
+			// The server is this process's child: its tree is inside ours.
+			srvCPU := procCPU(srv.pid()) - srv0
+			selfCPU := procCPU(os.Getpid()) - self0 - srvCPU
 			logf("workers: %s, %d streams: %v; CPU per request: server %v, load generator %v", name, streams, r,
 				srvCPU/time.Duration(max(r.Requests, 1)), selfCPU/time.Duration(max(r.Requests, 1)))
 			if r.Failures > 0 {
