@@ -301,6 +301,35 @@ class VersionsTest(WorkerCase):
         self.assertEqual(self.path_of("v9"), os.path.join(self.tmp, "v9"))
 
 
+class StalledPeerTest(unittest.TestCase):
+    """A peer that sends half a frame and stalls loses its connection after the
+    I/O timeout; the worker answers the others meanwhile and afterwards."""
+
+    def test_stalled_peer(self):
+        from swapwire.worker._client import Client
+        from swapwire.worker._server import Worker
+        from testmodels import EchoModel
+
+        tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sock = os.path.join(tmp, "w.sock")
+        worker = Worker(EchoModel, "unix://" + sock, io_timeout=0.3)
+        server = threading.Thread(target=worker.serve_forever)
+        server.start()
+        self.addCleanup(server.join, 10)
+        self.addCleanup(worker.stop)
+        stalled = Client("unix://" + sock, timeout=10)
+        self.addCleanup(stalled.close)
+        stalled.sock.sendall(b"\0\0")  # half a length prefix, then nothing
+        good = Client("unix://" + sock, timeout=10)
+        self.addCleanup(good.close)
+        good.Load(worker_pb2.LoadRequest(dir=tmp), timeout=10)
+        self.assertEqual(good.Predict(request(text("x")), timeout=10).output.text, "x")
+        # The stalled connection was closed by the worker.
+        stalled.sock.settimeout(10)
+        self.assertEqual(stalled.sock.recv(1), b"")
+
+
 class ShutdownTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")

@@ -34,6 +34,10 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 # Kept for the signature of serve(); a stopping worker finishes the call it
 # runs, on its main thread, and exits.
 DEFAULT_GRACE_SECONDS = 30.0
+# How long the rest of a frame may take to arrive once it started, and a
+# reply to be taken; a peer that stalls longer loses its connection, so it
+# cannot hold the main thread.
+DEFAULT_IO_TIMEOUT_SECONDS = 30.0
 _HEADER = struct.Struct(">I")
 _RECV_BYTES = 64 << 10
 
@@ -344,10 +348,12 @@ class Worker:
     signal handler calling it) and then returns.
     """
 
-    def __init__(self, model, addr, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES):
+    def __init__(self, model, addr, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+                 io_timeout=DEFAULT_IO_TIMEOUT_SECONDS):
         self.models = _Models(model)
         self.model = model
         self.max_message_bytes = max_message_bytes
+        self.io_timeout = io_timeout
         self.scheme, where = parse_addr(addr)
         self._socket_path = None
         if self.scheme == "unix":
@@ -394,7 +400,7 @@ class Worker:
                 for key, _ in sel.select():
                     if key.data is None:
                         sock, _ = self._lis.accept()
-                        sock.setblocking(True)
+                        sock.settimeout(self.io_timeout)
                         if sock.family != socket.AF_UNIX:
                             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         sel.register(sock, selectors.EVENT_READ, _Conn(sock))
@@ -445,7 +451,7 @@ class Worker:
             data = reply.SerializeToString()
             conn.sock.sendall(_HEADER.pack(len(data)) + data)
             return True
-        except (ConnectionError, OSError):
+        except OSError:  # a closed, reset or stalled (socket.timeout) peer
             return False
 
     def _answer(self, payload):
