@@ -260,7 +260,10 @@ func TestPythonLoadRaisesKeepsPreviousVersion(t *testing.T) {
 		t.Fatalf("%v %v; want version 1 still serving", resp, err)
 	}
 	// The failed pool's processes are gone.
-	for _, p := range ps.pools[1:] {
+	ps.mu.Lock()
+	failed := append([]*sidecar.Pool(nil), ps.pools[1:]...)
+	ps.mu.Unlock()
+	for _, p := range failed {
 		for _, w := range p.Workers() {
 			if w.PID != 0 && syscall.Kill(w.PID, 0) == nil {
 				t.Errorf("worker %d of the failed version still runs", w.PID)

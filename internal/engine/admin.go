@@ -188,12 +188,36 @@ func (e *Engine) Pin(ctx context.Context, model string, version int64, wait bool
 	}
 	e.log.Info("model switched", "model", model, "pinned", version, "actor", Actor(ctx))
 	e.Refresh()
+	e.retry(ctx, model, target)
 	if !wait || target == 0 {
 		return p, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.LoadTimeout)
 	defer cancel()
 	return p, e.waitLoaded(ctx, model, target, e.generation())
+}
+
+// retry asks the predictor of a loaded version to bring back what it gave
+// up (a predict.Retrier, such as a worker pool whose crash-looping slots
+// are cooling down): an operator who switches to a version wants it to
+// answer now.
+func (e *Engine) retry(ctx context.Context, model string, num int64) {
+	m, err := e.lookup(model)
+	if err != nil || num <= 0 {
+		return
+	}
+	v, err := m.acquire(num, "")
+	if err != nil {
+		return
+	}
+	defer v.release()
+	if r, ok := v.p.(predict.Retrier); ok {
+		if err := r.Retry(ctx); err != nil {
+			e.log.Warn("retry failed", "model", model, "version", num, "error", err)
+		} else {
+			e.log.Info("retrying given-up parts", "model", model, "version", num, "actor", Actor(ctx))
+		}
+	}
 }
 
 // waitLoaded waits until model serves version num, or a load of num in

@@ -272,3 +272,47 @@ func waitFor(t *testing.T, e *engine.Engine, ok func(engine.ModelStatus) bool) {
 		}
 	}
 }
+
+// retrier is a predictor that counts the retries asked of it.
+type retrier struct {
+	answer
+	retries *atomic.Int64
+}
+
+func (r *retrier) Retry(context.Context) error {
+	r.retries.Add(1)
+	return nil
+}
+
+// TestPinRetriesTheVersion: switching to a version asks its predictor, if
+// it is a predict.Retrier (a worker pool cooling down), to retry at once.
+func TestPinRetriesTheVersion(t *testing.T) {
+	st, err := modelstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, st, "one")
+	retries, closes := new(atomic.Int64), new(atomic.Int64)
+	e, err := engine.New(st, engine.Config{Factory: func() predict.Predictor {
+		return &retrier{answer: answer{closes: closes}, retries: retries}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	if err := e.WaitServing(ctxT(t), "m", 1); err != nil {
+		t.Fatal(err)
+	}
+	if retries.Load() != 0 {
+		t.Fatalf("%d retries before any switch", retries.Load())
+	}
+	if _, err := e.Pin(ctxT(t), "m", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if retries.Load() != 1 {
+		t.Fatalf("%d retries after switching to the serving version, want 1", retries.Load())
+	}
+}
