@@ -73,10 +73,10 @@ func sample(ns, name string) *v1alpha1.ModelService {
 		Spec: v1alpha1.ModelServiceSpec{
 			ServiceLevel: v1alpha1.Staging,
 			Image:        "registry.example.com/swapwire-digits:1.0",
-			Store: v1alpha1.StoreSpec{Volume: &v1alpha1.VolumeStore{ClaimName: "models"}},
-			Models: []v1alpha1.ModelSpec{{Name: "digits"}},
-			Worker: v1alpha1.WorkerSpec{Command: "python3 /app/worker.py", Count: 2},
-			Replicas: ptr.To[int32](2),
+			Store:        v1alpha1.StoreSpec{Volume: &v1alpha1.VolumeStore{ClaimName: "models"}},
+			Models:       []v1alpha1.ModelSpec{{Name: "digits"}},
+			Worker:       v1alpha1.WorkerSpec{Command: "python3 /app/worker.py", Count: 2},
+			Replicas:     ptr.To[int32](2),
 		},
 	}
 }

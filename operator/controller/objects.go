@@ -177,20 +177,26 @@ func affinity(ms *v1alpha1.ModelService) *corev1.Affinity {
 				TopologyKey:       corev1.LabelHostname,
 				NamespaceSelector: &metav1.LabelSelector{}, // every namespace
 			}},
+			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+				Weight: 100,
+				PodAffinityTerm: corev1.PodAffinityTerm{
+					LabelSelector: &metav1.LabelSelector{MatchLabels: selectorLabels(ms)},
+					TopologyKey:   corev1.LabelHostname,
+				},
+			}},
 		},
 	}
 }
 
 // spread puts the replicas of one service on different nodes when it can.
+// It is a preference, not a rule: a node that the service-level rule
+// excludes still counts as a domain, so a hard spread would leave replicas
+// Pending in any cluster shared by several levels.
 func spread(ms *v1alpha1.ModelService) []corev1.TopologySpreadConstraint {
-	when := corev1.ScheduleAnyway
-	if ms.Spec.ServiceLevel == v1alpha1.Production {
-		when = corev1.DoNotSchedule
-	}
 	return []corev1.TopologySpreadConstraint{{
 		MaxSkew:           1,
 		TopologyKey:       corev1.LabelHostname,
-		WhenUnsatisfiable: when,
+		WhenUnsatisfiable: corev1.ScheduleAnyway,
 		LabelSelector:     &metav1.LabelSelector{MatchLabels: selectorLabels(ms)},
 	}}
 }

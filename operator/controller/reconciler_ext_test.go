@@ -170,14 +170,6 @@ func TestProductionGetsPDBAndAutoscalingGetsHPA(t *testing.T) {
 		t.Errorf("PDB spec = %+v", p.Spec)
 	}
 	checkOwned(t, ms, p)
-	dep, err := get(context.Background(), ns, "prod", &appsv1.Deployment{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dep.Spec.Template.Spec.TopologySpreadConstraints[0].WhenUnsatisfiable != corev1.DoNotSchedule {
-		t.Errorf("production spread = %+v, want DoNotSchedule", dep.Spec.Template.Spec.TopologySpreadConstraints)
-	}
-
 	// In-flight target instead of CPU: a Pods metric.
 	update(t, ns, "prod", func(ms *v1alpha1.ModelService) {
 		ms.Spec.Autoscaling.TargetCPUUtilization = nil
