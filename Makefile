@@ -76,6 +76,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oip:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample
+FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 

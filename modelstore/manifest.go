@@ -382,3 +382,71 @@ func (e *corruptError) Error() string {
 }
 
 func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+
+// Manifest is a version's MANIFEST.json: every regular file of the version
+// with its size and SHA-256. Stores other than Local use it to write and
+// check the same format.
+type Manifest struct {
+	Files []ManifestFile
+}
+
+// ManifestFile is one file of a version.
+type ManifestFile struct {
+	// Path is slash-separated and relative to the version directory.
+	Path   string
+	Size   int64
+	SHA256 string // 64 lower-case hex digits
+}
+
+// BuildManifest hashes (and fsyncs) every regular file under dir, which
+// must hold no top-level MANIFEST.json, no symbolic link and no special
+// file, and returns the manifest that describes them, sorted by path.
+func BuildManifest(ctx context.Context, dir string) (Manifest, error) {
+	m, err := buildManifest(ctx, dir)
+	if err != nil {
+		return Manifest{}, err
+	}
+	return exportManifest(m), nil
+}
+
+// DecodeManifest parses a MANIFEST.json strictly: the known format, only
+// known fields, clean relative paths, no path twice, valid sizes and
+// hashes. The error wraps ErrCorrupt.
+func DecodeManifest(data []byte) (Manifest, error) {
+	m, err := decodeManifest(data)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return exportManifest(m), nil
+}
+
+// Encode returns the manifest as the JSON of a MANIFEST.json file, files
+// sorted by path: the same bytes for the same files.
+func (m Manifest) Encode() ([]byte, error) {
+	im := &manifest{Format: manifestFormat}
+	for _, f := range m.Files {
+		im.Files = append(im.Files, manifestFile(f))
+	}
+	data, err := im.encode()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := decodeManifest(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return data, nil
+}
+
+func exportManifest(m *manifest) Manifest {
+	out := Manifest{Files: make([]ManifestFile, 0, len(m.Files))}
+	for _, f := range m.Files {
+		out.Files = append(out.Files, ManifestFile(f))
+	}
+	slices.SortFunc(out.Files, func(a, b ManifestFile) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// ParseVersion returns the version a directory or key element names: the
+// canonical decimal form of a positive number ("7", never "007", "+7", "0"
+// or "-1").
+func ParseVersion(name string) (int64, bool) { return parseVersion(name) }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 )
@@ -26,6 +27,9 @@ const maxPolicySize = 1 << 20
 // valid version. The error wraps ErrInvalid. It does not check that the
 // versions exist.
 func (p Policy) Validate() error {
+	if p.Generation < 0 {
+		return fmt.Errorf("%w: negative generation %d", ErrInvalid, p.Generation)
+	}
 	if p.Pinned != 0 {
 		if err := ValidateVersion(p.Pinned); err != nil {
 			return fmt.Errorf("pinned: %w", err)
@@ -113,34 +117,103 @@ func (l *Local) Policy(ctx context.Context, model string) (Policy, error) {
 	return p, nil
 }
 
-// SetPolicy validates p and replaces the model's POLICY.json atomically: it
-// writes a temporary file in the model directory, syncs it and renames it
-// over the old one, so a reader sees the old policy or the new one, never
-// a mix. The model directory is created if needed; the versions p names
-// need not exist.
+// SetPolicy validates p and replaces the model's POLICY.json atomically,
+// whatever it held, with the next generation. It takes the same lock as
+// UpdatePolicy, so it never interleaves with one, but it overwrites what
+// others wrote since the caller read the policy: prefer UpdatePolicy. The
+// model directory is created if needed; the versions p names need not
+// exist.
 func (l *Local) SetPolicy(ctx context.Context, model string, p Policy) error {
+	_, err := l.UpdatePolicy(ctx, model, func(cur *Policy) error {
+		*cur = p
+		return nil
+	})
+	return err
+}
+
+// UpdatePolicy implements the compare-and-swap contract of [Store] for a
+// directory that several processes, on one machine or on several sharing a
+// network file system, may write at once. Under an exclusive lock on the
+// hidden file <model>/.policy.lock (flock(2), which NFSv4 honours), it reads
+// POLICY.json and its generation, calls fn on a copy, validates the result
+// and writes it with generation+1 through a synced temporary file renamed
+// over the old one. Readers take no lock: they see the old policy or the
+// new one. With the lock held the generation cannot move, so fn runs once;
+// a file system without locks fails the call instead of risking a lost
+// update.
+func (l *Local) UpdatePolicy(ctx context.Context, model string, fn func(*Policy) error) (Policy, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return Policy{}, err
 	}
 	if err := ValidateModelName(model); err != nil {
-		return err
+		return Policy{}, err
 	}
+	dir, _, err := l.ensureModelDir(model)
+	if err != nil {
+		return Policy{}, err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, policyLockName))
+	if err != nil {
+		return Policy{}, fmt.Errorf("modelstore: lock policy of %s: %w", model, err)
+	}
+	defer unlock()
+	cur, err := l.Policy(ctx, model)
+	if err != nil {
+		return Policy{}, err
+	}
+	gen := cur.Generation
+	next := cur.Clone()
+	if err := fn(&next); err != nil {
+		return Policy{}, err
+	}
+	next.Generation = gen + 1
+	if err := next.Validate(); err != nil {
+		return Policy{}, fmt.Errorf("modelstore: policy of %s: %w", model, err)
+	}
+	data, err := EncodePolicy(next)
+	if err != nil {
+		return Policy{}, fmt.Errorf("modelstore: policy of %s: %w", model, err)
+	}
+	if err := writeFileAtomic(dir, PolicyName, data); err != nil {
+		return Policy{}, fmt.Errorf("modelstore: write policy of %s: %w", model, err)
+	}
+	return next, nil
+}
+
+// policyLockName is the lock file UpdatePolicy holds in a model directory.
+// Being hidden, it is never taken for a version.
+const policyLockName = ".policy.lock"
+
+// Clone returns a deep copy of p, so changing its maps leaves p alone.
+func (p Policy) Clone() Policy {
+	c := p
+	c.Labels = maps.Clone(p.Labels)
+	c.Weights = maps.Clone(p.Weights)
+	return c
+}
+
+// EncodePolicy returns p as the indented JSON of a POLICY.json file, after
+// checking it with Validate. Stores other than Local use it to write the
+// same format.
+func EncodePolicy(p Policy) ([]byte, error) {
 	if err := p.Validate(); err != nil {
-		return fmt.Errorf("modelstore: policy of %s: %w", model, err)
+		return nil, err
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
-		return fmt.Errorf("modelstore: policy of %s: %w", model, err)
+		return nil, err
 	}
-	data = append(data, '\n')
-	dir, _, err := l.ensureModelDir(model)
-	if err != nil {
-		return err
+	return append(data, '\n'), nil
+}
+
+// DecodePolicy parses a POLICY.json file strictly (see Policy.Validate);
+// unknown fields and trailing data are errors wrapping ErrInvalid.
+func DecodePolicy(data []byte) (Policy, error) {
+	p, err := decodePolicy(data)
+	if err != nil && !errors.Is(err, ErrInvalid) {
+		err = fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := writeFileAtomic(dir, PolicyName, data); err != nil {
-		return fmt.Errorf("modelstore: write policy of %s: %w", model, err)
-	}
-	return nil
+	return p, err
 }
 
 // writeFileAtomic replaces dir/name with data through a synced temporary

@@ -13,7 +13,8 @@ var ErrReadOnly = errors.New("modelstore: store is read-only")
 
 // Static is a read-only [Store] that serves one plain directory as version 1
 // of one model, for running a model without a store. Open returns the
-// directory without any manifest check; Begin, Delete and SetPolicy fail
+// directory without any manifest check; Begin, Delete, SetPolicy and
+// UpdatePolicy fail
 // with ErrReadOnly; Watch never notifies.
 type Static struct {
 	model string
@@ -84,6 +85,11 @@ func (s *Static) Policy(ctx context.Context, model string) (Policy, error) {
 // SetPolicy fails with ErrReadOnly.
 func (s *Static) SetPolicy(ctx context.Context, model string, p Policy) error {
 	return fmt.Errorf("%w: cannot set the policy of %s", ErrReadOnly, model)
+}
+
+// UpdatePolicy fails with ErrReadOnly.
+func (s *Static) UpdatePolicy(ctx context.Context, model string, fn func(*Policy) error) (Policy, error) {
+	return Policy{}, fmt.Errorf("%w: cannot set the policy of %s", ErrReadOnly, model)
 }
 
 // Watch returns a channel that never receives and is closed when ctx ends.

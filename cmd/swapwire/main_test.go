@@ -14,6 +14,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The fleet tests run this test binary as swapwire itself.
+	if os.Getenv(envRunMain) == "1" {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -57,7 +61,7 @@ func TestDispatchUsageErrors(t *testing.T) {
 		{[]string{"label", "--model", "m", "--label", "l"}, 2, "--version V or --remove"},
 		{[]string{"split", "--model", "m"}, 2, "VERSION=WEIGHT"},
 		{[]string{"split", "--model", "m", "1=x"}, 2, `"1=x": want VERSION=WEIGHT`},
-		{[]string{"serve"}, 2, "--model-dir is required"},
+		{[]string{"serve"}, 2, "--model-store URL or --model-dir is required"},
 		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
 		{[]string{"help"}, 0, "Commands:"},
 		{[]string{"predict", "--nope"}, 2, "flag provided but not defined: -nope"},

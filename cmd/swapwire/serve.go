@@ -40,7 +40,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (required)")
+	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (the older form of --model-store DIR)")
+	storeFl := addStoreFlags(fs)
 	models := fs.String("model", "", "comma-separated models to serve; empty for every model in the store (the first is the default)")
 	worker := fs.String("worker", "", `worker command, such as "python3 worker.py"; each version runs in a pool of these`)
 	workers := fs.Int("workers", 0, "worker processes per model version; 0 for one per CPU")
@@ -68,8 +69,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *modelDir == "" {
-		return usageErr("--model-dir is required")
+	if *modelDir == "" && *storeFl.url == "" {
+		return usageErr("--model-store URL or --model-dir is required")
 	}
 	if (*worker == "") == (*workerAddr == "") {
 		return usageErr("give one of --worker COMMAND or --worker-addr HOST:PORT (Go models are served by their own main package; see examples/digits)")
@@ -110,23 +111,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		factory = sidecar.AttachFactory(cfg)
 	}
 
-	storeOpts := []modelstore.LocalOption{modelstore.WithPollInterval(*poll), modelstore.WithLogger(log)}
-	if *noNotify {
-		if *poll <= 0 {
-			return usageErr("--no-fsnotify needs a --poll interval")
-		}
-		storeOpts = append(storeOpts, modelstore.WithFSNotify(false))
-	}
-	if err := os.MkdirAll(*modelDir, 0o755); err != nil {
-		return err
-	}
-	store, err := modelstore.NewLocal(*modelDir, storeOpts...)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	store, storeName, err := storeFl.open(ctx, *modelDir, *poll, *noNotify, log, reg)
 	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := []serving.Option{
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
@@ -164,7 +154,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "store", *modelDir)
+	log.Info("serving", "addr", lis.Addr().String(), "store", storeName)
 	select {
 	case err := <-errc:
 		srv.Close()

@@ -301,7 +301,12 @@ func TestServeUsageErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--worker", "python3 w.py"}, "--model-dir is required"},
+		{[]string{"--worker", "python3 w.py"}, "--model-store URL or --model-dir is required"},
+		{[]string{"--model-dir", dir, "--model-store", dir, "--worker", "python3 w.py"}, "give --model-store or --model-dir, not both"},
+		{[]string{"--model-store", "gs://b/p", "--worker", "python3 w.py"}, "--model-store: model store"},
+		{[]string{"--model-store", "s3://bucket/p", "--worker", "python3 w.py", "--no-fsnotify"}, "--no-fsnotify applies to directory stores only"},
+		{[]string{"--model-store", "s3://bucket/p", "--worker", "python3 w.py", "--s3-endpoint", "http://k:s@127.0.0.1:1"}, "s3store: endpoint must not hold credentials"},
+		{[]string{"--model-store", dir, "--worker", "python3 w.py", "--s3-path-style"}, "--s3-endpoint, --s3-region and --s3-path-style apply to s3:// stores only"},
 		{[]string{"--model-dir", dir}, "give one of --worker COMMAND or --worker-addr HOST:PORT"},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--worker-addr", "127.0.0.1:1"}, "give one of --worker COMMAND or --worker-addr HOST:PORT"},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--no-fsnotify", "--poll", "0"}, "--no-fsnotify needs a --poll interval"},
