@@ -84,7 +84,7 @@ func run(args []string) error {
 		Client:   mgr.GetClient(),
 		Scheme:   scheme,
 		Recorder: mgr.GetEventRecorder("swapwire-operator"),
-		Stores:   controller.VolumeStores{ClaimRoot: *claimRoot},
+		Stores:   &controller.Stores{Volumes: controller.VolumeStores{ClaimRoot: *claimRoot}},
 		Resync:   *resync,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

@@ -109,6 +109,7 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 		ms := sample("default", string(level))
 		ms.Spec.ServiceLevel = level
 		ms.Spec.Replicas = ptr.To[int32](2)
+		ms.Spec.Store = v1alpha1.StoreSpec{Volume: &v1alpha1.VolumeStore{HostPath: "/srv/models"}}
 		if err := c.Create(ctx, ms); err != nil {
 			t.Fatal(err)
 		}
@@ -167,6 +168,7 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 	// Pending, unschedulable, rather than share a node.
 	staging := sample("default", "staging")
 	staging.Spec.Replicas = ptr.To[int32](1)
+	staging.Spec.Store = v1alpha1.StoreSpec{Volume: &v1alpha1.VolumeStore{HostPath: "/srv/models"}}
 	if err := c.Create(ctx, staging); err != nil {
 		t.Fatal(err)
 	}
@@ -249,12 +251,19 @@ func itemsOf(list client.ObjectList) []any {
 // file kept in the test's directory (printed when the test fails).
 func start(t *testing.T, dir, bin string, args ...string) {
 	t.Helper()
+	startEnv(t, dir, nil, bin, args...)
+}
+
+// startEnv is start with the process's environment (nil: the test's).
+func startEnv(t *testing.T, dir string, env []string, bin string, args ...string) {
+	t.Helper()
 	logPath := filepath.Join(dir, filepath.Base(bin)+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func run(m *testing.M) int {
 		Client:   mgr.GetClient(),
 		Scheme:   scheme,
 		Recorder: mgr.GetEventRecorder("swapwire-operator"),
-		Stores:   controller.VolumeStores{},
+		Stores:   &controller.Stores{},
 		Resync:   time.Second,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

@@ -74,10 +74,19 @@ func serverArgs(ms *v1alpha1.ModelService) []string {
 		names[i] = m.Name
 	}
 	args := []string{"serve"}
-	if spec.Store.S3 != nil {
-		args = append(args, "--model-store="+spec.Store.S3.URL)
+	if s3 := spec.Store.S3; s3 != nil {
+		args = append(args, "--model-store="+s3.URL, "--model-cache="+storeMount)
+		if s3.Endpoint != "" {
+			args = append(args, "--s3-endpoint="+s3.Endpoint)
+		}
+		if s3.Region != "" {
+			args = append(args, "--s3-region="+s3.Region)
+		}
+		if s3.PathStyle {
+			args = append(args, "--s3-path-style")
+		}
 	} else {
-		args = append(args, "--model-dir="+storeMount, "--no-fsnotify")
+		args = append(args, "--model-store="+storeMount, "--no-fsnotify")
 	}
 	args = append(args,
 		"--model="+strings.Join(names, ","),
@@ -227,12 +236,6 @@ func deployment(ms *v1alpha1.ModelService, configHash string) *appsv1.Deployment
 			env = append(env, corev1.EnvVar{Name: key, ValueFrom: &corev1.EnvVarSource{
 				SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: s3.CredentialsSecret, Key: key},
 			}})
-		}
-		if s3.Endpoint != "" {
-			env = append(env, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: s3.Endpoint})
-		}
-		if s3.Region != "" {
-			env = append(env, corev1.EnvVar{Name: "AWS_REGION", Value: s3.Region})
 		}
 		// The server keeps downloaded versions here.
 		volumes = append(volumes, corev1.Volume{Name: "models", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})

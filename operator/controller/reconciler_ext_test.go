@@ -50,7 +50,7 @@ func TestCreateMakesTheObjectsTheSpecAsksFor(t *testing.T) {
 	if c.Image != ms.Spec.Image {
 		t.Errorf("image = %q", c.Image)
 	}
-	for _, want := range []string{"serve", "--model-dir=/models", "--model=digits", "--worker=python3 /app/worker.py", "--workers=2",
+	for _, want := range []string{"serve", "--model-store=/models", "--model=digits", "--worker=python3 /app/worker.py", "--workers=2",
 		"--batch-size=16", "--batch-queue=256", "--service-level=staging", "--listen=0.0.0.0:50051"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %q lack %q", c.Args, want)
@@ -313,6 +313,9 @@ func TestStatusReportsConditionsForTheObservedGeneration(t *testing.T) {
 		}
 		if ms.Status.ObservedGeneration != ms.Generation {
 			return fmt.Errorf("observedGeneration = %d, generation %d", ms.Status.ObservedGeneration, ms.Generation)
+		}
+		if c := condition(ms, v1alpha1.ConditionProgressing); c == nil || c.Reason != "RollingOut" {
+			return fmt.Errorf("Progressing = %+v, want RollingOut once the Deployment is seen", c)
 		}
 		return nil
 	})

@@ -96,6 +96,10 @@ type S3Store struct {
 	// Region of the bucket.
 	// +optional
 	Region string `json:"region,omitempty"`
+	// PathStyle addresses the bucket as endpoint/bucket/key, as most
+	// self-hosted servers need.
+	// +optional
+	PathStyle bool `json:"pathStyle,omitempty"`
 	// CredentialsSecret names a Secret in the namespace with the keys
 	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, handed to the server as
 	// environment variables, never as arguments.
