@@ -19,6 +19,7 @@ VERSITYGW_VERSION          := v1.8.0
 # compare-and-swap race): versitygw's are not atomic under concurrency. A
 # test-only server process, never linked into swapwire.
 MINIO_VERSION              := v0.0.0-20260212201848-7aac2a2c5b7c
+CONTROLLER_GEN_VERSION     := v0.23.0
 
 .PHONY: help
 help: ## list the targets
@@ -36,6 +37,7 @@ deps: ## install what the tests need: the Debian Python packages (apt-get) and t
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	$(MAKE) tools
+	./scripts/k8s-controlplane.sh build >/dev/null
 
 .PHONY: tools
 tools: ## install the pinned code generators and test tools
@@ -47,6 +49,7 @@ tools: ## install the pinned code generators and test tools
 		{ echo "installing versitygw $(VERSITYGW_VERSION) (a few minutes)"; $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
 	@$(GO) version -m $(GOBIN)/minio 2>/dev/null | grep -q 'mod.*minio/minio.*$(MINIO_VERSION)' || \
 		{ echo "installing minio $(MINIO_VERSION) (a long compile)"; $(GO) install github.com/minio/minio@$(MINIO_VERSION); }
+	$(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
@@ -78,6 +81,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 	$(MAKE) test-python
 	$(MAKE) test-node
 	$(MAKE) fuzz FUZZTIME=50000x
+	$(MAKE) checkgenerate-operator test-operator
 
 # Every decoder's fuzz target, as package:target.
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
@@ -142,3 +146,32 @@ bench-workers: ## scikit-learn digits through Python workers: 1 vs N workers, ba
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)
+
+# The operator is a nested module (operator/, cmd/swapwire-operator/): the
+# Kubernetes libraries stay out of the core module, and `go test ./...` at
+# the root does not enter it, so these targets run it.
+OPERATOR_MODULES := operator cmd/swapwire-operator
+
+.PHONY: k8s-controlplane
+k8s-controlplane: ## build (once per machine, cached by version) etcd, kube-apiserver, -controller-manager, -scheduler, kubectl, kwok
+	./scripts/k8s-controlplane.sh build
+
+.PHONY: generate-operator
+generate-operator: ## regenerate the ModelService deepcopy code, CRD and RBAC with controller-gen
+	cd operator && controller-gen object paths=./api/... crd:maxDescLen=0 paths=./api/... output:crd:artifacts:config=../deploy/operator/crd
+	cd operator && controller-gen rbac:roleName=swapwire-operator paths=./controller/... output:rbac:artifacts:config=../deploy/operator/rbac
+
+.PHONY: checkgenerate-operator
+checkgenerate-operator: generate-operator ## fail when the operator's generated code, CRD or RBAC is stale
+	@test -z "$$(git status --porcelain -- operator deploy/operator)" || { echo "operator generated code is stale; run make generate-operator and commit:"; git status --porcelain -- operator deploy/operator; exit 1; }
+
+.PHONY: test-operator
+test-operator: k8s-controlplane ## vet and test the operator against a real API server, scheduler, controller manager and kwok nodes
+	@for m in $(OPERATOR_MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	cd cmd/swapwire-operator && $(GO) build -o $(BIN)/swapwire-operator .
+	cd operator && KUBEBUILDER_ASSETS=$$(../scripts/k8s-controlplane.sh dir) $(GO) test -race -count=1 ./...
+
+.PHONY: demo-k8s
+demo-k8s: build k8s-controlplane ## local control plane + operator: apply a ModelService, switch its version with kubectl apply, show the status
+	cd cmd/swapwire-operator && $(GO) build -o $(BIN)/swapwire-operator .
+	./scripts/demo-k8s.sh

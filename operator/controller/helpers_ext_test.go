@@ -1,0 +1,116 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/swapwire/swapwire/operator/api/v1alpha1"
+)
+
+func testLogger() logr.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("SWAPWIRE_OPERATOR_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// eventually calls check until it returns nil, for at most timeout; the
+// test fails with check's last error. The API server answers through a
+// watch in the reconciler, so the tests poll with a bound.
+func eventually(t *testing.T, timeout time.Duration, check func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for {
+		if err = check(ctx); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after %v: %v", timeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+var nsCounter atomic.Int64
+
+// namespace creates a fresh namespace for one test.
+func namespace(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	name = strings.TrimRight(name, "-")
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// sample is a valid ModelService to start from.
+func sample(ns, name string) *v1alpha1.ModelService {
+	return &v1alpha1.ModelService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ModelServiceSpec{
+			ServiceLevel: v1alpha1.Staging,
+			Image:        "registry.example.com/swapwire-digits:1.0",
+			Store:        v1alpha1.StoreSpec{Volume: &v1alpha1.VolumeStore{ClaimName: "models"}},
+			Models:       []v1alpha1.ModelSpec{{Name: "digits"}},
+			Worker:       v1alpha1.WorkerSpec{Command: "python3 /app/worker.py", Count: 2},
+			Replicas:     ptr.To[int32](2),
+		},
+	}
+}
+
+func get[T client.Object](ctx context.Context, ns, name string, obj T) (T, error) {
+	err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
+	return obj, err
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// update re-reads the ModelService and applies change until no conflict.
+func update(t *testing.T, ns, name string, change func(*v1alpha1.ModelService)) {
+	t.Helper()
+	eventually(t, 10*time.Second, func(ctx context.Context) error {
+		ms, err := get(ctx, ns, name, &v1alpha1.ModelService{})
+		if err != nil {
+			return err
+		}
+		change(ms)
+		return k8s.Update(ctx, ms)
+	})
+}
+
+func condition(ms *v1alpha1.ModelService, typ string) *metav1.Condition {
+	for i := range ms.Status.Conditions {
+		if ms.Status.Conditions[i].Type == typ {
+			return &ms.Status.Conditions[i]
+		}
+	}
+	return nil
+}
