@@ -81,8 +81,8 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 
 # Every decoder's fuzz target, as package:target.
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
-	./internal/rekcurdconv:FuzzParseOption ./internal/oip:FuzzDecodeInputs \
-	./internal/jsonvalue:FuzzParseLabeledExample
+	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
+	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
 FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s

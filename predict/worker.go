@@ -14,7 +14,7 @@ const (
 	WorkerIdle                          // ready and waiting for a request
 	WorkerBusy                          // answering a request
 	WorkerRestarting                    // its process exited; waiting out the backoff
-	WorkerFailed                        // it crash-looped and is not restarted for now
+	WorkerFailed                        // it crash-looped and waits out a cool-down before the next try
 	WorkerStopped                       // its pool was closed
 )
 
@@ -38,6 +38,7 @@ type WorkerStatus struct {
 	Runtime  string      // the worker's runtime description
 	Batch    bool        // whether the worker answers batches
 	Err      error       // the last failure of this slot, or nil
+	RetryAt  time.Time   // while Failed: when the slot is tried again; else zero
 }
 
 // WorkerReporter is implemented by a Predictor backed by worker processes,

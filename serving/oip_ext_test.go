@@ -269,7 +269,7 @@ func TestOIPModelStreamInfer(t *testing.T) {
 }
 
 // startRepo serves model "m" with versions 1 ("one") and 2 ("two").
-func startRepo(t *testing.T, opts ...serving.Option) *servingtest.Server {
+func startRepo(t *testing.T, opts ...serving.ServerOption) *servingtest.Server {
 	t.Helper()
 	st, err := modelstore.NewLocal(t.TempDir())
 	if err != nil {

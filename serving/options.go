@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/predict"
 )
 
@@ -15,30 +16,48 @@ import (
 // model version, so a new version loads while the old one serves.
 type Factory func() predict.Predictor
 
-// Option configures a Server.
-type Option interface{ apply(*config) }
+// A ServerOption configures a Server, as grpc.ServerOption configures a
+// grpc.Server.
+type ServerOption interface{ apply(*config) }
 
 type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
 // BatchConfig configures dynamic batching for models whose Predictor
-// implements predict.BatchPredictor.
-type BatchConfig struct {
-	// MaxBatchSize is the largest batch; 0 or 1 turns batching off.
-	MaxBatchSize int
-	// MaxDelay is the longest a request waits for a batch to fill while
-	// every slot is busy.
-	MaxDelay time.Duration
-	// Slots is how many batches may run at once; 0 means the predictor's
-	// concurrency (the workers of a pool), else GOMAXPROCS. A CPU-bound Go
-	// model forms batches only with fewer slots than GOMAXPROCS: see
-	// docs/benchmarks.md.
-	Slots int
-	// MaxQueue bounds the requests waiting; past it requests get
-	// RESOURCE_EXHAUSTED. 0 means 1024.
-	MaxQueue int
-}
+// implements predict.BatchPredictor: MaxBatchSize (0 or 1 turns batching
+// off), MaxDelay (the longest a request waits for a batch to fill while
+// every slot is busy), Slots (batches at once; 0 means the predictor's
+// concurrency, such as the workers of a pool, else GOMAXPROCS) and MaxQueue
+// (requests waiting before RESOURCE_EXHAUSTED; 0 means 1024).
+type BatchConfig = engine.BatchConfig
+
+// WarmupFile is the name of an optional file in a version directory with
+// sample requests, one JSON object per line (see the README), that are run
+// through a new version before it takes traffic. Any error fails the version.
+const WarmupFile = engine.WarmupFile
+
+// BatchingFile is the name of an optional file in a version directory that
+// overrides the server's batching for that version (see [WithBatching]).
+const BatchingFile = engine.BatchingFile
+
+// Protocol is one of the protocol front-ends a Server can mount.
+type Protocol int
+
+// The protocols. A server mounts all three unless [WithProtocols] says
+// otherwise; grpc.health.v1 and server reflection are always on.
+const (
+	// Native is swapwire.v1: PredictionService and the admin ModelService.
+	Native Protocol = 1 << iota
+	// Rekcurd is rekcurd.RekcurdWorker, rekcurd.RekcurdDashboard and
+	// rekcurd.Health, for existing Rekcurd clients.
+	Rekcurd
+	// OIP is the Open Inference Protocol v2 (inference.GRPCInferenceService,
+	// KServe v2 / Triton) with Triton's repository extension.
+	OIP
+)
+
+const allProtocols = Native | Rekcurd | OIP
 
 type config struct {
 	logger         *slog.Logger
@@ -58,6 +77,10 @@ type config struct {
 	adminToken     string
 	healthInterval time.Duration
 	requestLogRate float64
+	protocols      Protocol
+	loggerSet      bool
+	metricsAddr    string
+	shutdownAfter  time.Duration
 }
 
 func defaultConfig() config {
@@ -70,15 +93,19 @@ func defaultConfig() config {
 		drainTimeout:   time.Minute,
 		maxUploadBytes: 4 << 30,
 		healthInterval: 2 * time.Second,
+		protocols:      allProtocols,
+		shutdownAfter:  30 * time.Second,
 	}
 }
 
-// WithLogger sets the logger for loads, swaps and failures. The default
-// discards everything.
-func WithLogger(l *slog.Logger) Option {
+// WithLogger sets the logger for loads, swaps, failures and admin actions.
+// The default discards everything, except under [Run], which logs to
+// slog.Default().
+func WithLogger(l *slog.Logger) ServerOption {
 	return optionFunc(func(c *config) {
 		if l != nil {
 			c.logger = l
+			c.loggerSet = true
 		}
 	})
 }
@@ -86,35 +113,35 @@ func WithLogger(l *slog.Logger) Option {
 // WithRegisterer registers the server's metrics (gRPC server metrics and
 // Swapwire's per-model metrics) with reg. Without it the server keeps a
 // private registry, which [Server.MetricsHandler] serves.
-func WithRegisterer(reg prometheus.Registerer) Option {
+func WithRegisterer(reg prometheus.Registerer) ServerOption {
 	return optionFunc(func(c *config) { c.registerer = reg })
 }
 
 // WithName sets the service name reported by ServiceInfo.
-func WithName(name string) Option {
+func WithName(name string) ServerOption {
 	return optionFunc(func(c *config) { c.name = name })
 }
 
 // WithServiceLevel sets the service level reported by ServiceInfo, such as
 // development, staging or production.
-func WithServiceLevel(level string) Option {
+func WithServiceLevel(level string) ServerOption {
 	return optionFunc(func(c *config) { c.serviceLevel = level })
 }
 
 // WithDefaultModel names the model used when a request names none. The
 // default is the only model when the store has one, else the first by name.
-func WithDefaultModel(name string) Option {
+func WithDefaultModel(name string) ServerOption {
 	return optionFunc(func(c *config) { c.defaultModel = name })
 }
 
 // WithModels limits the server to the named models of the store.
-func WithModels(names ...string) Option {
+func WithModels(names ...string) ServerOption {
 	return optionFunc(func(c *config) { c.models = append([]string(nil), names...) })
 }
 
 // WithModelFactory uses f instead of the server's factory for one model, so
 // one server can serve models built from different code.
-func WithModelFactory(model string, f Factory) Option {
+func WithModelFactory(model string, f Factory) ServerOption {
 	return optionFunc(func(c *config) {
 		if c.factories == nil {
 			c.factories = make(map[string]Factory)
@@ -125,62 +152,85 @@ func WithModelFactory(model string, f Factory) Option {
 
 // WithMaxMessageSize caps received and sent gRPC messages, in bytes.
 // The default is 64 MiB.
-func WithMaxMessageSize(n int) Option {
+func WithMaxMessageSize(n int) ServerOption {
 	return optionFunc(func(c *config) { c.maxMsgSize = n })
 }
 
 // WithGRPCOptions adds options to the grpc.Server that [Server.Serve] runs,
 // such as grpc.Creds for TLS.
-func WithGRPCOptions(opts ...grpc.ServerOption) Option {
+func WithGRPCOptions(opts ...grpc.ServerOption) ServerOption {
 	return optionFunc(func(c *config) { c.grpcOpts = append(c.grpcOpts, opts...) })
 }
 
 // WithKeepPrevious keeps the previously serving version loaded after a
 // swap, so that a rollback to it is instant.
-func WithKeepPrevious(keep bool) Option {
+func WithKeepPrevious(keep bool) ServerOption {
 	return optionFunc(func(c *config) { c.keepPrevious = keep })
 }
 
 // WithLoadTimeout bounds one version's Load and warm-up. The default is 10 minutes.
-func WithLoadTimeout(d time.Duration) Option {
+func WithLoadTimeout(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.loadTimeout = d })
 }
 
 // WithDrainTimeout bounds how long Close waits for model versions to close
 // (their last requests to finish and their Close methods to return). The
 // default is one minute. Shutdown is bounded by its context instead.
-func WithDrainTimeout(d time.Duration) Option {
+func WithDrainTimeout(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.drainTimeout = d })
 }
 
 // WithMaxUploadBytes caps the size of one UploadModel archive. The default is 4 GiB.
-func WithMaxUploadBytes(n int64) Option {
+func WithMaxUploadBytes(n int64) ServerOption {
 	return optionFunc(func(c *config) { c.maxUploadBytes = n })
 }
 
 // WithBatching turns on dynamic batching for models whose Predictor
 // implements predict.BatchPredictor. A version directory may override it
 // with a batching.json file holding the same fields in snake case.
-func WithBatching(b BatchConfig) Option {
+func WithBatching(b BatchConfig) ServerOption {
 	return optionFunc(func(c *config) { c.batch = b })
+}
+
+// WithProtocols mounts only the given protocols, for example
+// WithProtocols(Native, OIP). The default is all of them.
+func WithProtocols(ps ...Protocol) ServerOption {
+	return optionFunc(func(c *config) {
+		c.protocols = 0
+		for _, p := range ps {
+			c.protocols |= p & allProtocols
+		}
+	})
+}
+
+// WithMetricsAddr makes [Run] serve /metrics over HTTP on addr, such as
+// "127.0.0.1:9090". Servers started otherwise use [Server.ServeMetrics].
+func WithMetricsAddr(addr string) ServerOption {
+	return optionFunc(func(c *config) { c.metricsAddr = addr })
+}
+
+// WithShutdownTimeout bounds the graceful shutdown [Run] does on a signal;
+// requests still running then are cut off. The default is 30 seconds.
+func WithShutdownTimeout(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.shutdownAfter = d })
 }
 
 // WithAdminToken requires "authorization: Bearer <token>" metadata on every
 // ModelService call. Without it, admin calls are accepted only from
 // loopback peers.
-func WithAdminToken(token string) Option {
+func WithAdminToken(token string) ServerOption {
 	return optionFunc(func(c *config) { c.adminToken = token })
 }
 
 // WithHealthInterval sets how often the health of predictors that implement
 // predict.Checker is polled. The default is 2 seconds.
-func WithHealthInterval(d time.Duration) Option {
+func WithHealthInterval(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.healthInterval = d })
 }
 
 // WithRequestLog logs one line per sampled request (model, version, code,
 // input kind and size, seconds) at the given rate: 0 (the default) logs
 // none, 1 logs every request, 0.01 one in a hundred.
-func WithRequestLog(rate float64) Option {
+func WithRequestLog(rate float64) ServerOption {
 	return optionFunc(func(c *config) { c.requestLogRate = min(max(rate, 0), 1) })
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
@@ -259,7 +260,10 @@ func TestPythonLoadRaisesKeepsPreviousVersion(t *testing.T) {
 		t.Fatalf("%v %v; want version 1 still serving", resp, err)
 	}
 	// The failed pool's processes are gone.
-	for _, p := range ps.pools[1:] {
+	ps.mu.Lock()
+	failed := append([]*sidecar.Pool(nil), ps.pools[1:]...)
+	ps.mu.Unlock()
+	for _, p := range failed {
 		for _, w := range p.Workers() {
 			if w.PID != 0 && syscall.Kill(w.PID, 0) == nil {
 				t.Errorf("worker %d of the failed version still runs", w.PID)
@@ -340,8 +344,8 @@ func TestPythonHotSwapUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5000 && !stop.Load(); i++ {
-				a, err := srv.do(context.Background(), call{model: "m", in: predict.Text("x")})
-				if err != nil || a.res.Label.Text() != fmt.Sprintf("v%d", a.version) {
+				a, err := srv.eng.Predict(context.Background(), engine.Request{Model: "m", Input: predict.Text("x")})
+				if err != nil || a.Result.Label.Text() != fmt.Sprintf("v%d", a.Version) {
 					fail.Add(1)
 					t.Errorf("request: %v %v", a, err)
 					continue
@@ -359,7 +363,7 @@ func TestPythonHotSwapUnderLoad(t *testing.T) {
 		if err := st.SetPolicy(ctx, "m", modelstore.Policy{Pinned: want}); err != nil {
 			t.Fatal(err)
 		}
-		srv.mgr.kickAll()
+		srv.eng.Refresh()
 		if err := srv.WaitServing(ctx, "m", want); err != nil {
 			t.Fatal(err)
 		}

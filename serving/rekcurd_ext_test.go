@@ -105,7 +105,7 @@ func commitVersion(t *testing.T, st modelstore.Store, model, file, content strin
 }
 
 // startShapers serves models "a" (the default) and "b" from a local store.
-func startShapers(t *testing.T, opts ...serving.Option) (*servingtest.Server, *modelstore.Local) {
+func startShapers(t *testing.T, opts ...serving.ServerOption) (*servingtest.Server, *modelstore.Local) {
 	t.Helper()
 	st, err := modelstore.NewLocal(t.TempDir())
 	if err != nil {
@@ -113,7 +113,7 @@ func startShapers(t *testing.T, opts ...serving.Option) (*servingtest.Server, *m
 	}
 	commitVersion(t, st, "a", "model.bin", "a1")
 	commitVersion(t, st, "b", "model.bin", "b1")
-	opts = append([]serving.Option{serving.WithModelFactory("b", shaper("b"))}, opts...)
+	opts = append([]serving.ServerOption{serving.WithModelFactory("b", shaper("b"))}, opts...)
 	s := servingtest.StartReady(t, shaper("a"), st, opts...)
 	if err := s.WaitServing(ctxT(t), "b", 1); err != nil {
 		t.Fatal(err)

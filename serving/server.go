@@ -19,9 +19,11 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/swapwire/swapwire/internal/engine"
+	"github.com/swapwire/swapwire/internal/protocol/native"
+	"github.com/swapwire/swapwire/internal/protocol/oip"
+	"github.com/swapwire/swapwire/internal/protocol/rekcurd"
 	"github.com/swapwire/swapwire/modelstore"
-	inferencepb "github.com/swapwire/swapwire/proto/inference"
-	rekcurdpb "github.com/swapwire/swapwire/proto/rekcurd"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
 
@@ -34,25 +36,23 @@ var ErrServerClosed = errors.New("serving: server closed")
 // Server serves the models of a store over gRPC.
 type Server struct {
 	cfg      config
-	mgr      *manager
+	eng      *engine.Engine
 	health   *health.Server
 	grpc     *grpc.Server
 	gatherer prometheus.Gatherer
 	grpcMet  *grpcprom.ServerMetrics
 
-	mu         sync.Mutex
-	closed     bool
-	shutting   bool
-	httpSrvs   []*http.Server
-	closeOnce  sync.Once
-	healthStop chan struct{}
-	healthDone chan struct{}
+	mu        sync.Mutex
+	closed    bool
+	shutting  bool
+	httpSrvs  []*http.Server
+	closeOnce sync.Once
 }
 
 // New returns a server for the models of store, each version built by a
 // fresh Predictor from factory. It starts watching the store and loading
 // models at once; [Server.Ready] waits for the default model.
-func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, error) {
+func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server, error) {
 	if factory == nil {
 		return nil, errors.New("serving: nil factory")
 	}
@@ -63,7 +63,7 @@ func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, erro
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	s := &Server{cfg: cfg, health: health.NewServer(), healthStop: make(chan struct{}), healthDone: make(chan struct{})}
+	s := &Server{cfg: cfg, health: health.NewServer()}
 	reg := cfg.registerer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -71,19 +71,32 @@ func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, erro
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		s.gatherer = g
 	}
-	met, err := newMetrics(reg)
+	factories := make(map[string]engine.Factory, len(cfg.factories))
+	for name, f := range cfg.factories {
+		factories[name] = f
+	}
+	eng, err := engine.New(store, engine.Config{
+		Factory:        factory,
+		Factories:      factories,
+		Logger:         cfg.logger,
+		Registerer:     reg,
+		DefaultModel:   cfg.defaultModel,
+		Models:         cfg.models,
+		KeepPrevious:   cfg.keepPrevious,
+		LoadTimeout:    cfg.loadTimeout,
+		Batch:          cfg.batch,
+		HealthInterval: cfg.healthInterval,
+		RequestLogRate: cfg.requestLogRate,
+		OnChange:       s.updateHealth,
+	})
 	if err != nil {
 		return nil, err
 	}
+	s.eng = eng
 	s.grpcMet = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	if err := reg.Register(s.grpcMet); err != nil {
 		return nil, err
 	}
-	s.mgr = newManager(&s.cfg, store, factory, met)
-	if err := reg.Register(newWorkerCollector(s.mgr)); err != nil {
-		return nil, err
-	}
-	s.mgr.onState = s.updateHealth
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 
@@ -103,24 +116,50 @@ func New(factory Factory, store modelstore.Store, opts ...Option) (*Server, erro
 	reflection.Register(s.grpc)
 	s.grpcMet.InitializeMetrics(s.grpc)
 
-	if err := s.mgr.start(); err != nil {
+	if err := s.eng.Start(); err != nil {
+		s.eng.Close(context.Background())
 		return nil, err
 	}
-	go s.healthLoop()
 	return s, nil
 }
 
-// Register mounts the Swapwire services of s (swapwire.v1 prediction and
-// admin, the Rekcurd worker, dashboard and health, and the Open Inference
-// Protocol) on a gRPC server of the caller's. Health and reflection are the
-// caller's to add; [Server.HealthServer] gives the health state.
+// Register mounts the protocols of s (by default all: swapwire.v1
+// prediction and admin, the Rekcurd worker, dashboard and health, and the
+// Open Inference Protocol; see [WithProtocols]) on a gRPC server of the
+// caller's. The admin gate is part of every admin method so mounted, so it
+// holds whatever interceptors the caller's server has. Health and
+// reflection are the caller's to add; [Server.HealthServer] gives the
+// health state.
 func Register(r grpc.ServiceRegistrar, s *Server) {
-	swapwirev1.RegisterPredictionServiceServer(r, &predictionService{s: s})
-	swapwirev1.RegisterModelServiceServer(r, &modelService{s: s})
-	rekcurdpb.RegisterRekcurdWorkerServer(r, &rekcurdWorker{s: s})
-	rekcurdpb.RegisterRekcurdDashboardServer(r, newRekcurdDashboard(s))
-	rekcurdpb.RegisterHealthServer(r, &rekcurdHealth{s: s})
-	inferencepb.RegisterGRPCInferenceServiceServer(r, &oipService{s: s})
+	g := gatedRegistrar{r: r, s: s}
+	if s.cfg.protocols&Native != 0 {
+		native.Register(g, s.eng, native.Config{
+			Name:            s.cfg.name,
+			ServiceLevel:    s.cfg.serviceLevel,
+			SwapwireVersion: Version,
+			MaxUploadBytes:  s.cfg.maxUploadBytes,
+		})
+	}
+	if s.cfg.protocols&Rekcurd != 0 {
+		rekcurd.Register(g, s.eng, rekcurd.Config{
+			Name:           s.cfg.name,
+			ServiceLevel:   s.cfg.serviceLevel,
+			MaxMessageSize: s.cfg.maxMsgSize,
+			MaxUploadBytes: s.cfg.maxUploadBytes,
+			Health:         s.health,
+			Logger:         s.cfg.logger,
+		})
+	}
+	if s.cfg.protocols&OIP != 0 {
+		oip.Register(g, s.eng, oip.Config{SwapwireVersion: Version, Live: s.live})
+	}
+}
+
+// live reports whether the server has not begun to shut down.
+func (s *Server) live() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && !s.shutting
 }
 
 // HealthServer returns the server's grpc.health.v1 implementation, whose
@@ -181,7 +220,7 @@ func (s *Server) ServeMetrics(lis net.Listener) error {
 // Ready waits until the default model serves a version, or ctx ends.
 func (s *Server) Ready(ctx context.Context) error {
 	select {
-	case <-s.mgr.ready:
+	case <-s.eng.Ready():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -191,41 +230,13 @@ func (s *Server) Ready(ctx context.Context) error {
 // WaitServing waits until model serves version (any version when version
 // is 0), or ctx ends. An empty model means the default model.
 func (s *Server) WaitServing(ctx context.Context, model string, version int64) error {
-	for {
-		ch := s.mgr.changes()
-		if m, err := s.mgr.lookup(model); err == nil {
-			if v := m.snap.Load().serving; v != nil && (version == 0 || v.num == version) {
-				return nil
-			}
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.eng.WaitServing(ctx, model, version)
 }
 
 // waitFailed waits until a load of the model's version has failed and
-// returns that error, or returns ctx's error. It lets tests and tools
-// observe a rejected version without polling.
+// returns that error, or returns ctx's error.
 func (s *Server) waitFailed(ctx context.Context, model string, version int64) error {
-	for {
-		ch := s.mgr.changes()
-		if m, err := s.mgr.lookup(model); err == nil {
-			m.mu.Lock()
-			st := m.status[version]
-			m.mu.Unlock()
-			if st != nil && st.err != nil {
-				return st.err
-			}
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.eng.WaitFailed(ctx, model, version)
 }
 
 // Shutdown stops the server gracefully: health turns NOT_SERVING, new
@@ -284,9 +295,7 @@ func (s *Server) stopHTTP(ctx context.Context) {
 
 func (s *Server) finish(ctx context.Context) {
 	s.closeOnce.Do(func() {
-		close(s.healthStop)
-		<-s.healthDone
-		s.mgr.close(ctx)
+		s.eng.Close(ctx)
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()

@@ -55,7 +55,7 @@ func echo() predict.Predictor {
 	})
 }
 
-func startEcho(t *testing.T, opts ...serving.Option) *servingtest.Server {
+func startEcho(t *testing.T, opts ...serving.ServerOption) *servingtest.Server {
 	t.Helper()
 	return servingtest.StartReady(t, echo, modelstore.NewStatic("echo", t.TempDir()), opts...)
 }

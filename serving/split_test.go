@@ -28,9 +28,8 @@ func TestTrafficSplit(t *testing.T) {
 	}
 	// Wait until the split is in force: version 1 loaded and weighted.
 	for ctx := waitCtx(t); ; {
-		ch := ts.mgr.changes()
-		m, _ := ts.mgr.lookup("m")
-		if sp := m.snap.Load().split; sp != nil && len(sp.versions) == 2 {
+		ch := ts.eng.Changes()
+		if m, _ := ts.eng.Model("m"); len(m.Split) == 2 {
 			break
 		}
 		select {
@@ -74,9 +73,8 @@ func TestTrafficSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ctx := waitCtx(t); ; {
-		ch := ts.mgr.changes()
-		m, _ := ts.mgr.lookup("m")
-		if m.snap.Load().split == nil {
+		ch := ts.eng.Changes()
+		if m, _ := ts.eng.Model("m"); m.Split == nil {
 			break
 		}
 		select {

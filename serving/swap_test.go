@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
@@ -123,7 +124,7 @@ type testServer struct {
 	admin   swapwirev1.ModelServiceClient
 }
 
-func startServer(t testing.TB, f Factory, st modelstore.Store, opts ...Option) *testServer {
+func startServer(t testing.TB, f Factory, st modelstore.Store, opts ...ServerOption) *testServer {
 	t.Helper()
 	srv, err := New(f, st, opts...)
 	if err != nil {
@@ -379,7 +380,7 @@ func TestTwoServersConverge(t *testing.T) {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			<-s.mgr.changes()
+			<-s.eng.Changes()
 		}
 		if err != nil || resp.GetVersion() != 2 || resp.GetOutput().GetText() != "v2" {
 			t.Fatalf("canary request: %v %v", resp, err)
@@ -492,12 +493,12 @@ func TestThousandSwapsLeakNothing(t *testing.T) {
 		if err := st.SetPolicy(ctx, "m", p); err != nil {
 			t.Fatal(err)
 		}
-		srv.mgr.kickAll()
+		srv.eng.Refresh()
 		if err := srv.WaitServing(ctx, "m", want); err != nil {
 			t.Fatalf("swap %d: %v", i, err)
 		}
 		if i%100 == 0 {
-			if _, err := srv.do(ctx, call{model: "m", in: predict.Text("x")}); err != nil {
+			if _, err := srv.eng.Predict(ctx, engine.Request{Model: "m", Input: predict.Text("x")}); err != nil {
 				t.Fatal(err)
 			}
 		}

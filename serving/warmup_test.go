@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/swapwire/swapwire/internal/batch"
+	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
@@ -150,7 +150,7 @@ func TestBatchingFileOverridesServerConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cfg, err := srv.mgr.batchConfig(filepath.Join(st.Root(), "m", "1"))
+	cfg, err := srv.eng.BatchConfigFor(filepath.Join(st.Root(), "m", "1"))
 	if err != nil || cfg != (BatchConfig{MaxBatchSize: 16, MaxDelay: 3_000_000, Slots: 2, MaxQueue: 64}) {
 		t.Fatalf("version 1 batching %+v %v", cfg, err)
 	}
@@ -160,24 +160,35 @@ func TestBatchingFileOverridesServerConfig(t *testing.T) {
 	if err := srv.WaitServing(waitCtx(t), "m", 2); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := srv.mgr.lookup("m")
-	if v := m.snap.Load().serving; v.batcher != nil {
+	batching := func(num int64) bool {
+		m, err := srv.eng.Model("m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range m.Versions {
+			if v.Version == num {
+				return v.Batching
+			}
+		}
+		t.Fatalf("model m has no version %d", num)
+		return false
+	}
+	if batching(2) {
 		t.Fatalf("version 2 turned batching off, but has a batcher")
 	}
 	// Pin version 1: it batches.
 	if err := st.SetPolicy(context.Background(), "m", modelstore.Policy{Pinned: 1}); err != nil {
 		t.Fatal(err)
 	}
-	srv.mgr.kickAll()
+	srv.eng.Refresh()
 	if err := srv.WaitServing(waitCtx(t), "m", 1); err != nil {
 		t.Fatal(err)
 	}
-	v := m.snap.Load().serving
-	if _, ok := v.batcher.(*batch.Batcher); !ok {
+	if !batching(1) {
 		t.Fatalf("version 1 has no batcher")
 	}
-	a, err := srv.do(context.Background(), call{model: "m", in: predict.Ints(2, 3, 4)})
-	if err != nil || a.res.Label.Ints()[0] != 9 || a.version != 1 {
+	a, err := srv.eng.Predict(context.Background(), engine.Request{Model: "m", Input: predict.Ints(2, 3, 4)})
+	if err != nil || a.Result.Label.Ints()[0] != 9 || a.Version != 1 {
 		t.Fatalf("batched predict: %+v %v", a, err)
 	}
 }

@@ -49,6 +49,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workerConc := fs.Int("worker-concurrency", 1, "requests sent at once to an attached worker")
 	startTimeout := fs.Duration("worker-start-timeout", 60*time.Second, "how long a worker may take to start and load")
 	maxRestarts := fs.Int("worker-max-restarts", 5, "restarts of a crashing worker per minute before it is given up")
+	watchdog := fs.Duration("worker-watchdog-grace", sidecar.DefaultWatchdogGrace, "how long past its deadline a request may run before its worker is killed and replaced")
+	cooldown := fs.Duration("worker-giveup-cooldown", sidecar.DefaultGiveUpCooldown, "how long a given-up worker slot waits before it is retried (doubling per give-up; swapwire switch retries at once)")
+	maxCooldown := fs.Duration("worker-max-giveup-cooldown", sidecar.DefaultMaxGiveUpCooldown, "the cap of that doubling")
 	listen := fs.String("listen", "127.0.0.1:50051", "gRPC listen address")
 	metricsListen := fs.String("metrics-listen", "", "HTTP listen address for /metrics; empty for none")
 	poll := fs.Duration("poll", 2*time.Second, "how often to poll the store, besides watching it; 0 to only watch")
@@ -98,6 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg := sidecar.Config{
 			Command: argv, Workers: *workers, StartTimeout: *startTimeout,
 			MaxRestarts: *maxRestarts, Logger: log,
+			WatchdogGrace: *watchdog, GiveUpCooldown: *cooldown, MaxGiveUpCooldown: *maxCooldown,
 		}
 		if len(names) == 1 {
 			cfg.Model = names[0]
@@ -117,7 +121,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := []serving.Option{
+
+	opts := []serving.ServerOption{
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
 		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),

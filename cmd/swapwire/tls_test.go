@@ -172,7 +172,7 @@ func (s *tlsServer) clientCNs() []string {
 
 // startTLSServer starts a server with creds (nil for plaintext) on
 // 127.0.0.1; with remote set, callers appear to come from remote.
-func startTLSServer(t *testing.T, creds credentials.TransportCredentials, remote net.Addr, opts ...serving.Option) *tlsServer {
+func startTLSServer(t *testing.T, creds credentials.TransportCredentials, remote net.Addr, opts ...serving.ServerOption) *tlsServer {
 	t.Helper()
 	ts := &tlsServer{}
 	record := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -193,7 +193,7 @@ func startTLSServer(t *testing.T, creds credentials.TransportCredentials, remote
 		return predict.Result{Label: predict.Text("hello " + in.Text())}, nil
 	})
 	srv, err := serving.New(func() predict.Predictor { return hello }, modelstore.NewStatic("m", t.TempDir()),
-		append([]serving.Option{serving.WithGRPCOptions(gopts...)}, opts...)...)
+		append([]serving.ServerOption{serving.WithGRPCOptions(gopts...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/swapwire/swapwire/modelstore"
@@ -45,7 +42,7 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(*store, *listen, *metricsListen, *poll, log); err != nil {
-		log.Error("digits stopped", "err", err)
+		log.Error("digits stopped", "error", err)
 		os.Exit(1)
 	}
 }
@@ -58,44 +55,13 @@ func run(root, listen, metricsListen string, poll time.Duration, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := seed(ctx, st); err != nil {
+	if err := seed(context.Background(), st); err != nil {
 		return err
 	}
-	srv, err := serving.New(func() predict.Predictor { return &Digits{} }, st,
-		serving.WithName("digits-example"), serving.WithLogger(log), serving.WithModels("digits"))
-	if err != nil {
-		return err
-	}
-	lis, err := net.Listen("tcp", listen)
-	if err != nil {
-		srv.Close()
-		return err
-	}
-	if metricsListen != "" {
-		mlis, err := net.Listen("tcp", metricsListen)
-		if err != nil {
-			srv.Close()
-			return err
-		}
-		go srv.ServeMetrics(mlis)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "store", root)
-	select {
-	case err := <-errc:
-		srv.Close()
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, serving.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// Run serves until SIGINT or SIGTERM, then shuts down gracefully.
+	return serving.Run(context.Background(), listen, func() predict.Predictor { return &Digits{} }, st,
+		serving.WithName("digits-example"), serving.WithLogger(log), serving.WithModels("digits"),
+		serving.WithMetricsAddr(metricsListen))
 }
 
 // seed publishes the built-in weights as version 1 when the store has no

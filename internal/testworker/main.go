@@ -1,16 +1,19 @@
 // Command testworker is a model worker speaking the Swapwire worker
-// protocol (swapwire.worker.v1), used by the tests of serving/sidecar. Its
+// protocol (swapwire.worker.v1, framed, version 2), used by the tests of
+// serving/sidecar. Like the Python runtime it answers one call at a time
+// over all its connections. Its
 // behaviour is steered by environment variables, by files in the model
 // directory and by request options.
 //
 // Environment:
 //
-//	SWAPWIRE_WORKER_PROTOCOL  must be 1
+//	SWAPWIRE_WORKER_PROTOCOL  must be 2
 //	SWAPWIRE_WORKER_ADDR      unix:///path/to.sock or tcp://host:port (port 0 picks one)
 //	TESTWORKER_EXIT_AT_START=N        print a line on stderr and exit with status N at once
 //	TESTWORKER_EXIT_IF_EXISTS=path    the same, with status 3, when path exists
 //	TESTWORKER_SKIP_READY=1           serve, but never print the ready line
 //	TESTWORKER_NOISE=1                print a line on stdout before and after the ready line
+//	TESTWORKER_SINGLE=1               hold one version at a time (Info.multi_version false)
 //	TESTWORKER_BATCH=no|lie           no: Info.batch false and PredictBatch UNIMPLEMENTED;
 //	                                  lie: Info.batch true and PredictBatch UNIMPLEMENTED
 //	TESTWORKER_IGNORE_TERM=1          ignore SIGTERM
@@ -28,18 +31,18 @@
 // result option holds "pid" and "version". Request options:
 //
 //	crash: true          exit with status 7 in the middle of the request
-//	sleep_ms: N          sleep N milliseconds, honouring the request context
-//	wait_file: path      wait until path exists, honouring the request context
+//	sleep_ms: N          sleep N milliseconds
+//	wait_file: path      wait until path exists (at most a minute)
 //	error_code: N        fail with gRPC code N and error_message
 //
-// Predict before Load fails with FAILED_PRECONDITION.
+// Predict before Load, or for a version not held, fails with FAILED_PRECONDITION.
 package main
 
 import (
 	"bufio"
-	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -52,11 +55,9 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
@@ -83,8 +84,8 @@ func run() error {
 			os.Exit(3)
 		}
 	}
-	if v := os.Getenv("SWAPWIRE_WORKER_PROTOCOL"); v != "1" {
-		return fmt.Errorf("SWAPWIRE_WORKER_PROTOCOL is %q, want 1", v)
+	if v := os.Getenv("SWAPWIRE_WORKER_PROTOCOL"); v != "2" {
+		return fmt.Errorf("SWAPWIRE_WORKER_PROTOCOL is %q, want 2", v)
 	}
 	if os.Getenv("TESTWORKER_IGNORE_TERM") == "1" {
 		signal.Ignore(syscall.SIGTERM)
@@ -121,10 +122,7 @@ func run() error {
 		where = lis.Addr().String()
 	}
 
-	srv := grpc.NewServer()
-	w := &worker{batch: os.Getenv("TESTWORKER_BATCH")}
-	workerv1.RegisterWorkerServiceServer(srv, w)
-	healthpb.RegisterHealthServer(srv, health.NewServer())
+	w := &worker{batch: os.Getenv("TESTWORKER_BATCH"), single: os.Getenv("TESTWORKER_SINGLE") == "1", versions: map[string]string{}}
 
 	term := make(chan os.Signal, 1)
 	if os.Getenv("TESTWORKER_IGNORE_TERM") == "1" {
@@ -132,10 +130,12 @@ func run() error {
 	} else {
 		signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 	}
+	stopped := make(chan struct{})
 	go func() {
 		<-term
 		fmt.Fprintln(os.Stderr, "testworker: stopping on signal")
-		srv.Stop()
+		close(stopped)
+		lis.Close()
 	}()
 
 	noise := os.Getenv("TESTWORKER_NOISE") == "1"
@@ -144,7 +144,7 @@ func run() error {
 		fmt.Fprintln(out, "noise before the ready line")
 	}
 	if os.Getenv("TESTWORKER_SKIP_READY") != "1" {
-		fmt.Fprintf(out, "SWAPWIRE_WORKER|1|%s|%s\n", network, where)
+		fmt.Fprintf(out, "SWAPWIRE_WORKER|2|%s|%s\n", network, where)
 	}
 	if noise {
 		fmt.Fprintln(out, "noise after the ready line")
@@ -152,64 +152,143 @@ func run() error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	err = srv.Serve(lis)
-	if errors.Is(err, grpc.ErrServerStopped) {
-		return nil
+	for {
+		c, err := lis.Accept()
+		if err != nil {
+			select {
+			case <-stopped:
+				w.mu.Lock() // the call in progress finishes first
+				return nil
+			default:
+				return err
+			}
+		}
+		go w.serve(c)
 	}
-	return err
 }
 
 type worker struct {
-	workerv1.UnimplementedWorkerServiceServer
-	batch string
+	batch  string
+	single bool
 
-	mu  sync.Mutex
-	dir string
+	mu       sync.Mutex // one call at a time, over every connection
+	versions map[string]string
+	last     string
 }
 
-func (w *worker) Info(context.Context, *workerv1.InfoRequest) (*workerv1.InfoResponse, error) {
+// serve answers the frames of one connection.
+func (w *worker) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		var h [4]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return
+		}
+		b := make([]byte, binary.BigEndian.Uint32(h[:]))
+		if _, err := io.ReadFull(br, b); err != nil {
+			return
+		}
+		call := &workerv1.Call{}
+		reply := &workerv1.Reply{}
+		if err := proto.Unmarshal(b, call); err != nil {
+			reply.Error = valueconv.ErrorToProto(status.Error(codes.InvalidArgument, err.Error()))
+		} else {
+			reply.Id = call.GetId()
+			w.mu.Lock()
+			err := w.handle(call, reply)
+			w.mu.Unlock()
+			if err != nil {
+				reply.Kind = nil
+				reply.Error = valueconv.ErrorToProto(err)
+			}
+		}
+		ob, err := proto.Marshal(reply)
+		if err != nil {
+			return
+		}
+		ob = append(binary.BigEndian.AppendUint32(nil, uint32(len(ob))), ob...)
+		if _, err := c.Write(ob); err != nil {
+			return
+		}
+	}
+}
+
+func (w *worker) handle(call *workerv1.Call, reply *workerv1.Reply) error {
+	switch k := call.GetKind().(type) {
+	case *workerv1.Call_Info:
+		reply.Kind = &workerv1.Reply_Info{Info: w.info()}
+	case *workerv1.Call_Load:
+		if err := w.load(k.Load); err != nil {
+			return err
+		}
+		reply.Kind = &workerv1.Reply_Load{Load: &workerv1.LoadResponse{}}
+	case *workerv1.Call_Unload:
+		delete(w.versions, k.Unload.GetVersion())
+		reply.Kind = &workerv1.Reply_Unload{Unload: &workerv1.UnloadResponse{}}
+	case *workerv1.Call_Predict:
+		resp, err := w.predict(k.Predict, k.Predict.GetVersion())
+		if err != nil {
+			return err
+		}
+		reply.Kind = &workerv1.Reply_Predict{Predict: resp}
+	case *workerv1.Call_PredictBatch:
+		resp, err := w.predictBatch(k.PredictBatch)
+		if err != nil {
+			return err
+		}
+		reply.Kind = &workerv1.Reply_PredictBatch{PredictBatch: resp}
+	default:
+		return status.Error(codes.Unimplemented, "testworker: unknown call")
+	}
+	return nil
+}
+
+func (w *worker) info() *workerv1.InfoResponse {
+	held := make([]string, 0, len(w.versions))
+	for v := range w.versions {
+		held = append(held, v)
+	}
+	slices.Sort(held)
 	return &workerv1.InfoResponse{
 		Pid:             int64(os.Getpid()),
-		ProtocolVersion: 1,
+		ProtocolVersion: 2,
 		Batch:           w.batch != "no",
 		Runtime:         "go testworker",
-	}, nil
+		MultiVersion:    !w.single,
+		Versions:        held,
+	}
 }
 
-func (w *worker) Load(_ context.Context, req *workerv1.LoadRequest) (*workerv1.LoadResponse, error) {
+func (w *worker) load(req *workerv1.LoadRequest) error {
 	if _, err := os.Stat(filepath.Join(req.GetDir(), "crash_load")); err == nil {
 		fmt.Fprintln(os.Stderr, "testworker: crashing during load")
 		os.Exit(4)
 	}
 	if b, err := os.ReadFile(filepath.Join(req.GetDir(), "fail_load")); err == nil {
 		fmt.Fprintln(os.Stderr, "testworker: load failed:", strings.TrimSpace(string(b)))
-		return nil, status.Errorf(codes.FailedPrecondition, "load failed: %s", strings.TrimSpace(string(b)))
+		return status.Errorf(codes.FailedPrecondition, "load failed: %s", strings.TrimSpace(string(b)))
 	}
 	if _, err := os.Stat(req.GetDir()); err != nil {
-		return nil, status.Error(codes.NotFound, err.Error())
+		return status.Error(codes.NotFound, err.Error())
 	}
-	w.mu.Lock()
-	w.dir = req.GetDir()
-	w.mu.Unlock()
+	if _, held := w.versions[req.GetVersion()]; w.single && len(w.versions) > 0 && !held {
+		return status.Error(codes.FailedPrecondition, "testworker: holds one version at a time")
+	}
+	w.versions[req.GetVersion()] = req.GetDir()
+	w.last = req.GetVersion()
 	fmt.Fprintln(os.Stderr, "testworker: loaded", req.GetDir())
-	return &workerv1.LoadResponse{}, nil
+	return nil
 }
 
-func (w *worker) Predict(ctx context.Context, req *workerv1.PredictRequest) (*workerv1.PredictResponse, error) {
-	return w.predict(ctx, req)
-}
-
-func (w *worker) PredictBatch(ctx context.Context, req *workerv1.PredictBatchRequest) (*workerv1.PredictBatchResponse, error) {
+func (w *worker) predictBatch(req *workerv1.PredictBatchRequest) (*workerv1.PredictBatchResponse, error) {
 	if w.batch == "no" || w.batch == "lie" {
 		return nil, status.Error(codes.Unimplemented, "testworker: no batching")
 	}
 	out := &workerv1.PredictBatchResponse{}
 	for _, item := range req.GetItems() {
-		resp, err := w.predict(ctx, item)
+		resp, err := w.predict(item, req.GetVersion())
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, status.FromContextError(ctx.Err()).Err()
-			}
 			out.Results = append(out.Results, &workerv1.BatchResult{Error: valueconv.ErrorToProto(err)})
 			continue
 		}
@@ -218,12 +297,13 @@ func (w *worker) PredictBatch(ctx context.Context, req *workerv1.PredictBatchReq
 	return out, nil
 }
 
-func (w *worker) predict(ctx context.Context, req *workerv1.PredictRequest) (*workerv1.PredictResponse, error) {
-	w.mu.Lock()
-	dir := w.dir
-	w.mu.Unlock()
-	if dir == "" {
-		return nil, status.Error(codes.FailedPrecondition, "testworker: model not loaded")
+func (w *worker) predict(req *workerv1.PredictRequest, version string) (*workerv1.PredictResponse, error) {
+	if version == "" {
+		version = w.last
+	}
+	dir, ok := w.versions[version]
+	if !ok {
+		return nil, status.Errorf(codes.FailedPrecondition, "testworker: version %q not loaded", version)
 	}
 	r, err := valueconv.RequestFromProto(req)
 	if err != nil {
@@ -235,16 +315,10 @@ func (w *worker) predict(ctx context.Context, req *workerv1.PredictRequest) (*wo
 		os.Exit(7)
 	}
 	if ms, ok := opt["sleep_ms"].(float64); ok {
-		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, status.FromContextError(ctx.Err()).Err()
-		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 	if p, ok := opt["wait_file"].(string); ok {
-		if err := waitFile(ctx, p); err != nil {
+		if err := waitFile(p); err != nil {
 			return nil, err
 		}
 	}
@@ -253,12 +327,12 @@ func (w *worker) predict(ctx context.Context, req *workerv1.PredictRequest) (*wo
 		return nil, status.Error(codes.Code(c), msg)
 	}
 
-	version := filepath.Base(dir)
+	base := filepath.Base(dir)
 	var res predict.Result
 	in := r.Input
 	switch in.Kind() {
 	case predict.KindText:
-		res.Label = predict.Text(in.Text() + "@" + version)
+		res.Label = predict.Text(in.Text() + "@" + base)
 	case predict.KindInts:
 		var sum int64
 		for _, x := range in.Ints() {
@@ -279,7 +353,7 @@ func (w *worker) predict(ctx context.Context, req *workerv1.PredictRequest) (*wo
 	case predict.KindStrings:
 		res.Label = predict.Text(strings.Join(in.Strings(), ","))
 	}
-	res.Option = predict.Option{"pid": float64(os.Getpid()), "version": version}
+	res.Option = predict.Option{"pid": float64(os.Getpid()), "version": base}
 	resp, err := valueconv.ResultToProto(res)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -287,19 +361,13 @@ func (w *worker) predict(ctx context.Context, req *workerv1.PredictRequest) (*wo
 	return resp, nil
 }
 
-// waitFile polls for path every 2ms until it exists or ctx ends. Polling is
-// good enough for a test helper in another process.
-func waitFile(ctx context.Context, path string) error {
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
+// waitFile polls for path every 2ms until it exists, for at most a
+// minute. Polling is good enough for a test helper in another process.
+func waitFile(path string) error {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
 		if _, err := os.Stat(path); err == nil {
 			return nil
 		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return status.FromContextError(ctx.Err()).Err()
-		}
 	}
+	return status.Errorf(codes.DeadlineExceeded, "testworker: %s did not appear within a minute", path)
 }

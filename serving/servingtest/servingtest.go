@@ -30,7 +30,7 @@ type Server struct {
 
 // Start starts a server for store on 127.0.0.1 and connects to it. It
 // fails the test if the server cannot start. Cleanup shuts it down.
-func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts ...serving.Option) *Server {
+func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts ...serving.ServerOption) *Server {
 	t.Helper()
 	srv, err := serving.New(factory, store, opts...)
 	if err != nil {
@@ -69,7 +69,7 @@ func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts .
 
 // StartReady is Start followed by waiting (up to a minute) until the
 // default model serves.
-func StartReady(t testing.TB, factory serving.Factory, store modelstore.Store, opts ...serving.Option) *Server {
+func StartReady(t testing.TB, factory serving.Factory, store modelstore.Store, opts ...serving.ServerOption) *Server {
 	t.Helper()
 	s := Start(t, factory, store, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

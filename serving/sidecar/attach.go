@@ -2,57 +2,62 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
 	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 )
 
-// reconnectBackoff replaces gRPC's default reconnect backoff (up to two
-// minutes), so that a restarted worker is found again within seconds.
-var reconnectBackoff = backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second}
+// redialDelay is the pause between attempts to reach an attached worker
+// during Load.
+const redialDelay = 100 * time.Millisecond
+
+// unloadTimeout bounds the Unload that Close sends.
+const unloadTimeout = 2 * time.Second
 
 // Attached is a [predict.Predictor] backed by one worker that runs on its
 // own and listens at an address, such as a model container next to the
 // Swapwire container in one Kubernetes pod. It also implements
 // [predict.BatchPredictor], [predict.Checker] and io.Closer. Create it with
-// [Attach].
+// [Attach]; one Attached serves one model version.
 //
-// Load calls the worker's Load(dir): dir must be visible to the worker at
-// the same path, for example on a volume both containers mount. The
-// worker's lifecycle is not the Attached's: Close closes the connection and
-// leaves the worker running. When the worker restarts, gRPC reconnects, and
-// the Attached notices the new process id (from Info) and calls Load(dir)
-// again before it sends the next request. A worker should answer
-// FAILED_PRECONDITION to a Predict that comes before Load.
+// Load calls the worker's Load(dir) with the version named by dir: dir must
+// be visible to the worker at the same path, for example on a volume both
+// containers mount. Every request names that version, so a worker that
+// holds several versions (the Python runtime does when it is given a model
+// class) answers each with its own model; Close unloads the version and
+// leaves the worker running. A worker whose Info says it can hold only one
+// version is refused a second one: Load fails with FAILED_PRECONDITION.
+// When the worker restarts (a new process id in Info, noticed when a
+// connection breaks), the Attached calls Load(dir) again before it sends
+// the next request. A worker answers FAILED_PRECONDITION to a Predict for
+// a version it does not hold, which also triggers that check.
 type Attached struct {
-	cfg    AttachConfig
-	log    *slog.Logger
-	ctx    context.Context // ends at Close
-	cancel context.CancelFunc
-	sem    chan struct{} // request slots
-	reload chan struct{} // a lock for checking and reloading the worker
+	cfg     AttachConfig
+	network string
+	addr    string
+	log     *slog.Logger
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	sem     chan struct{}   // request slots
+	idle    chan *frameConn // connections between calls
+	reload  chan struct{}   // a lock for checking and reloading the worker
 
 	noBatch  atomic.Bool
 	stale    atomic.Bool // check the worker's pid before the next request
 	inFlight atomic.Int64
 
 	mu       sync.Mutex
-	conn     *grpc.ClientConn
-	client   workerv1.WorkerServiceClient
 	info     *workerv1.InfoResponse
 	dir      string
 	loaded   bool
@@ -60,7 +65,6 @@ type Attached struct {
 	reloads  int
 	since    time.Time
 	lastErr  error
-	wg       sync.WaitGroup
 	closeOne sync.Once
 }
 
@@ -68,16 +72,19 @@ type Attached struct {
 func Attach(cfg AttachConfig) *Attached {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &Attached{
-		cfg:    cfg,
-		log:    cfg.Logger.With("model", cfg.Model, "worker_addr", cfg.Addr),
-		ctx:    ctx,
-		cancel: cancel,
-		sem:    make(chan struct{}, cfg.Concurrency),
-		reload: make(chan struct{}, 1),
-		since:  time.Now(),
+	network, addr := attachTarget(cfg.Addr)
+	return &Attached{
+		cfg:     cfg,
+		network: network,
+		addr:    addr,
+		log:     cfg.Logger.With("model", cfg.Model, "worker_addr", cfg.Addr),
+		ctx:     ctx,
+		cancel:  cancel,
+		sem:     make(chan struct{}, cfg.Concurrency),
+		idle:    make(chan *frameConn, cfg.Concurrency),
+		reload:  make(chan struct{}, 1),
+		since:   time.Now(),
 	}
-	return a
 }
 
 // AttachFactory returns a function that creates a fresh Attached for cfg,
@@ -86,12 +93,32 @@ func AttachFactory(cfg AttachConfig) func() predict.Predictor {
 	return func() predict.Predictor { return Attach(cfg) }
 }
 
-// attachTarget turns an address into a gRPC target.
-func attachTarget(addr string) string {
-	if rest, ok := strings.CutPrefix(addr, "tcp://"); ok {
-		return "passthrough:///" + rest
+// attachTarget turns an address into a network and an address to dial.
+func attachTarget(addr string) (network, address string) {
+	if rest, ok := strings.CutPrefix(addr, "unix://"); ok {
+		return "unix", rest
 	}
-	return addr
+	if rest, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", rest
+	}
+	return "tcp", strings.TrimPrefix(addr, "tcp://")
+}
+
+// dial connects to the worker, trying again until ctx ends.
+func (a *Attached) dial(ctx context.Context) (*frameConn, error) {
+	for {
+		fc, err := dialFrame(ctx, a.network, a.addr, a.cfg.MaxMessageSize)
+		if err == nil {
+			return fc, nil
+		}
+		t := time.NewTimer(redialDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, predict.Errorf(predict.CodeOf(ctx.Err()), "dial %s: %w (%w)", a.cfg.Addr, ctx.Err(), err)
+		}
+	}
 }
 
 // Load connects to the worker, waiting for it within StartTimeout, and
@@ -116,49 +143,51 @@ func (a *Attached) Load(ctx context.Context, dir string) error {
 	a.log = a.log.With("version", baseName(dir))
 	a.mu.Unlock()
 
-	conn, err := grpc.NewClient(attachTarget(a.cfg.Addr),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: reconnectBackoff, MinConnectTimeout: 5 * time.Second}),
-		grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(a.cfg.MaxMessageSize),
-			grpc.MaxCallSendMsgSize(a.cfg.MaxMessageSize)))
-	if err != nil {
-		return fmt.Errorf("sidecar: attach %s: %w", a.cfg.Addr, err)
-	}
-	client := workerv1.NewWorkerServiceClient(conn)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.StartTimeout)
 	defer cancel()
 	stop := context.AfterFunc(a.ctx, cancel)
 	defer stop()
-	info, err := loadOn(ctx, client, dir)
+	fc, err := a.dial(ctx)
 	if err != nil {
-		_ = conn.Close()
+		return fmt.Errorf("sidecar: attach %s: %w", a.cfg.Addr, err)
+	}
+	info, err := loadOn(ctx, fc, dir, true)
+	if err != nil {
+		fc.close()
 		return fmt.Errorf("sidecar: attach %s: %w", a.cfg.Addr, err)
 	}
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		_ = conn.Close()
+		fc.close()
 		return ErrClosed
 	}
-	a.conn, a.client, a.info, a.dir, a.loaded, a.since = conn, client, info, dir, true, time.Now()
-	a.wg.Add(1)
-	go a.watch(conn)
-	a.log.Info("attached worker loaded", "pid", info.GetPid(), "runtime", info.GetRuntime(), "dir", dir)
+	a.info, a.dir, a.loaded, a.since = info, dir, true, time.Now()
+	a.putIdle(fc)
+	a.log.Info("attached worker loaded", "pid", info.GetPid(), "runtime", info.GetRuntime(),
+		"dir", dir, "multi_version", info.GetMultiVersion())
 	return nil
 }
 
-// loadOn calls Info and Load(dir), waiting for the connection.
-func loadOn(ctx context.Context, c workerv1.WorkerServiceClient, dir string) (*workerv1.InfoResponse, error) {
-	info, err := c.Info(ctx, &workerv1.InfoRequest{}, grpc.WaitForReady(true))
+// loadOn calls Info and Load(dir) for the version dir. When fresh, it
+// refuses to load a second version on a worker that holds only one.
+func loadOn(ctx context.Context, fc *frameConn, dir string, fresh bool) (*workerv1.InfoResponse, error) {
+	info, err := callInfo(ctx, fc)
 	if err != nil {
 		return nil, fmt.Errorf("info: %w", err)
 	}
-	if v := info.GetProtocolVersion(); v != 1 && v != 0 {
-		return nil, fmt.Errorf("the worker speaks protocol %d, want 1", v)
+	if v := info.GetProtocolVersion(); v != protocolNumber {
+		return nil, predict.Errorf(codes.FailedPrecondition, "the worker speaks protocol %d, want %d", v, protocolNumber)
 	}
-	if _, err := c.Load(ctx, &workerv1.LoadRequest{Dir: dir}, grpc.WaitForReady(true)); err != nil {
+	held := info.GetVersions()
+	if fresh && !info.GetMultiVersion() && len(held) > 0 && !slices.Contains(held, dir) {
+		return nil, predict.Errorf(codes.FailedPrecondition,
+			"the worker holds only one version at a time and serves %s; it cannot load %s beside it "+
+				"(give the Python runtime a model class rather than an instance, or let the old version drain first)",
+			held[0], dir)
+	}
+	if err := callLoad(ctx, fc, dir, dir); err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	return info, nil
@@ -185,27 +214,50 @@ func (a *Attached) lock(ctx context.Context) error {
 
 func (a *Attached) unlock() { <-a.reload }
 
-// watch marks the worker stale when the connection drops, reconnects at
-// once, and checks the worker again when the connection is back.
-func (a *Attached) watch(conn *grpc.ClientConn) {
-	defer a.wg.Done()
-	state := conn.GetState()
-	for conn.WaitForStateChange(a.ctx, state) {
-		state = conn.GetState()
-		switch state {
-		case connectivity.Ready:
-			if a.stale.Load() {
-				ctx, cancel := context.WithTimeout(a.ctx, a.cfg.StartTimeout)
-				if _, err := a.refresh(ctx); err != nil && a.ctx.Err() == nil {
-					a.log.Warn("attached worker check failed", "error", err)
-				}
-				cancel()
+// putIdle keeps fc for the next call, or closes it when enough are kept.
+func (a *Attached) putIdle(fc *frameConn) {
+	if fc.broken() || a.ctx.Err() != nil {
+		fc.close()
+		return
+	}
+	select {
+	case a.idle <- fc:
+	default:
+		fc.close()
+	}
+	if a.ctx.Err() != nil { // Close ran meanwhile
+		a.closeIdle()
+	}
+}
+
+// conn returns an idle connection, or dials a new one.
+func (a *Attached) conn(ctx context.Context) (*frameConn, error) {
+	for {
+		select {
+		case fc := <-a.idle:
+			if fc.broken() {
+				fc.close()
+				continue
 			}
-		case connectivity.Idle:
-			a.stale.Store(true)
-			conn.Connect()
+			return fc, nil
 		default:
-			a.stale.Store(true)
+			fc, err := dialFrame(ctx, a.network, a.addr, a.cfg.MaxMessageSize)
+			if err != nil {
+				return nil, predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s: %v", a.cfg.Addr, err)
+			}
+			return fc, nil
+		}
+	}
+}
+
+// closeIdle closes every idle connection.
+func (a *Attached) closeIdle() {
+	for {
+		select {
+		case fc := <-a.idle:
+			fc.close()
+		default:
+			return
 		}
 	}
 }
@@ -223,21 +275,30 @@ func (a *Attached) refresh(ctx context.Context) (bool, error) {
 	if !a.stale.Load() {
 		return false, nil
 	}
+	a.closeIdle() // connections to an old process
 	a.mu.Lock()
-	client, dir, old := a.client, a.dir, a.info
+	dir, old := a.dir, a.info
 	a.mu.Unlock()
-	info, err := client.Info(ctx, &workerv1.InfoRequest{})
+	fc, err := a.conn(ctx)
 	if err != nil {
-		return false, a.fail(predict.Errorf(status.Code(err), "sidecar: attached worker at %s: %w", a.cfg.Addr, err))
+		return false, a.fail(err)
 	}
-	if info.GetPid() == old.GetPid() {
+	info, err := callInfo(ctx, fc)
+	if err != nil {
+		fc.close()
+		return false, a.fail(predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s: %v", a.cfg.Addr, err))
+	}
+	if info.GetPid() == old.GetPid() && slices.Contains(info.GetVersions(), dir) {
 		a.stale.Store(false)
+		a.putIdle(fc)
 		return false, nil
 	}
-	a.log.Warn("attached worker restarted; loading the model again", "old_pid", old.GetPid(), "pid", info.GetPid())
-	if info, err = loadOn(ctx, client, dir); err != nil {
-		return false, a.fail(predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s restarted: %w", a.cfg.Addr, err))
+	a.log.Warn("attached worker restarted or lost the version; loading it again", "old_pid", old.GetPid(), "pid", info.GetPid())
+	if info, err = loadOn(ctx, fc, dir, false); err != nil {
+		fc.close()
+		return false, a.fail(predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s: %v", a.cfg.Addr, err))
 	}
+	a.putIdle(fc)
 	a.mu.Lock()
 	a.info, a.reloads, a.since, a.lastErr = info, a.reloads+1, time.Now(), nil
 	a.mu.Unlock()
@@ -252,10 +313,11 @@ func (a *Attached) fail(err error) error {
 	return err
 }
 
-// call runs fn with a request slot on a fresh worker. A FAILED_PRECONDITION
-// answer is retried once after checking the worker, which loads the model
-// again if the worker restarted (or finds the watcher already did).
-func (a *Attached) call(ctx context.Context, fn func(context.Context, workerv1.WorkerServiceClient, bool) error) error {
+// call runs fn with a request slot and a connection. A broken connection
+// or a FAILED_PRECONDITION answer (the worker restarted and lost the
+// version) is retried once after checking the worker, which loads the
+// version again if needed.
+func (a *Attached) call(ctx context.Context, fn func(context.Context, *frameConn, bool) error) error {
 	a.mu.Lock()
 	loaded, closed := a.loaded, a.closed
 	a.mu.Unlock()
@@ -280,27 +342,40 @@ func (a *Attached) call(ctx context.Context, fn func(context.Context, workerv1.W
 		if _, err := a.refresh(ctx); err != nil {
 			return err
 		}
-		a.mu.Lock()
-		client, batch := a.client, a.info.GetBatch()
-		a.mu.Unlock()
-		err := fn(ctx, client, batch)
-		switch status.Code(err) {
-		case codes.Unavailable:
-			a.stale.Store(true)
-		case codes.FailedPrecondition:
-			a.stale.Store(true)
-			// Retry once after the check: it reloads a restarted worker,
-			// or finds that the watcher already did.
-			if attempt == 0 {
-				if _, rerr := a.refresh(ctx); rerr == nil {
-					continue
-				}
-			}
-		}
+		fc, err := a.conn(ctx)
 		if err != nil {
-			return workerErr(err)
+			a.stale.Store(true)
+			return err
 		}
-		return nil
+		a.mu.Lock()
+		batch := a.info.GetBatch()
+		a.mu.Unlock()
+		err = fn(ctx, fc, batch)
+		var lost *lostError
+		var out *outstandingError
+		switch {
+		case err == nil:
+			a.putIdle(fc)
+			return nil
+		case errors.As(err, &out):
+			// The worker may still run the call: this connection is done.
+			fc.close()
+			return out.err
+		case errors.As(err, &lost):
+			fc.close()
+			a.stale.Store(true)
+			if attempt == 0 {
+				continue
+			}
+			return predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s: %v", a.cfg.Addr, err)
+		case predict.CodeOf(err) == codes.FailedPrecondition && attempt == 0:
+			a.putIdle(fc)
+			a.stale.Store(true)
+			continue
+		default:
+			a.putIdle(fc)
+			return err
+		}
 	}
 }
 
@@ -315,10 +390,13 @@ func (a *Attached) Predict(ctx context.Context, in predict.Value, opt predict.Op
 }
 
 func (a *Attached) predictProto(ctx context.Context, req *workerv1.PredictRequest) (predict.Result, error) {
+	a.mu.Lock()
+	req.Version = a.dir
+	a.mu.Unlock()
 	var resp *workerv1.PredictResponse
-	err := a.call(ctx, func(ctx context.Context, c workerv1.WorkerServiceClient, _ bool) error {
+	err := a.call(ctx, func(ctx context.Context, c *frameConn, _ bool) error {
 		var err error
-		resp, err = c.Predict(ctx, req)
+		resp, err = callPredict(ctx, c, req)
 		return err
 	})
 	if err != nil {
@@ -330,15 +408,18 @@ func (a *Attached) predictProto(ctx context.Context, req *workerv1.PredictReques
 // PredictBatch sends the batch to the worker's PredictBatch, or runs the
 // items one by one (Concurrency at once) when the worker does not batch.
 func (a *Attached) PredictBatch(ctx context.Context, reqs []predict.Request) ([]predict.Result, error) {
-	return predictBatch(ctx, reqs, a.cfg.Concurrency, &a.noBatch, a.call, a.predictProto)
+	a.mu.Lock()
+	dir := a.dir
+	a.mu.Unlock()
+	return predictBatch(ctx, reqs, dir, a.cfg.Concurrency, &a.noBatch, a.call, a.predictProto)
 }
 
-// Check asks the worker for Info and returns nil when it answers; a worker
-// that restarted gets Load(dir) first. It returns an error before Load,
-// after Close, and while the worker is unreachable.
+// Check asks the worker for Info and returns nil when it answers and holds
+// the version; a worker that restarted gets Load(dir) first. It returns an
+// error before Load, after Close, and while the worker is unreachable.
 func (a *Attached) Check(ctx context.Context) error {
 	a.mu.Lock()
-	loaded, closed, client, old := a.loaded, a.closed, a.client, a.info
+	loaded, closed := a.loaded, a.closed
 	a.mu.Unlock()
 	switch {
 	case closed:
@@ -346,15 +427,9 @@ func (a *Attached) Check(ctx context.Context) error {
 	case !loaded:
 		return predict.Errorf(codes.Unavailable, "sidecar: the attached worker is not loaded")
 	}
-	info, err := client.Info(ctx, &workerv1.InfoRequest{})
-	if err != nil {
-		a.stale.Store(true)
-		return predict.Errorf(codes.Unavailable, "sidecar: attached worker at %s: %w", a.cfg.Addr, err)
-	}
-	if info.GetPid() != old.GetPid() {
-		a.stale.Store(true)
-	}
-	_, err = a.refresh(ctx)
+	// A check is a refresh that always asks.
+	a.stale.Store(true)
+	_, err := a.refresh(ctx)
 	return err
 }
 
@@ -383,22 +458,28 @@ func (a *Attached) Workers() []WorkerInfo {
 	return []WorkerInfo{wi}
 }
 
-// Close closes the connection; the worker keeps running. Requests waiting
-// for a slot fail with UNAVAILABLE. It is safe to call more than once and
-// always returns nil.
+// Close unloads the version from the worker (waiting up to two seconds
+// for an idle connection) and closes the connections; the worker keeps
+// running. Requests waiting for a slot fail with UNAVAILABLE. It is safe
+// to call more than once and always returns nil.
 func (a *Attached) Close() error {
 	a.closeOne.Do(func() {
 		a.mu.Lock()
 		a.closed = true
+		loaded, dir := a.loaded, a.dir
 		a.mu.Unlock()
-		a.cancel()
-		a.wg.Wait()
-		a.mu.Lock()
-		conn := a.conn
-		a.mu.Unlock()
-		if conn != nil {
-			_ = conn.Close()
+		if loaded {
+			ctx, cancel := context.WithTimeout(context.Background(), unloadTimeout)
+			if fc, err := a.conn(ctx); err == nil {
+				if err := callUnload(ctx, fc, dir); err != nil {
+					a.log.Warn("unloading the version from the attached worker failed", "error", err)
+				}
+				fc.close()
+			}
+			cancel()
 		}
+		a.cancel()
+		a.closeIdle()
 	})
 	return nil
 }

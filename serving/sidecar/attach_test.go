@@ -20,7 +20,7 @@ import (
 func runWorker(t *testing.T, addr string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(testWorker)
-	cmd.Env = append(append(os.Environ(), env...), "SWAPWIRE_WORKER_PROTOCOL=1", "SWAPWIRE_WORKER_ADDR="+addr)
+	cmd.Env = append(append(os.Environ(), env...), "SWAPWIRE_WORKER_PROTOCOL=2", "SWAPWIRE_WORKER_ADDR="+addr)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -189,5 +189,84 @@ func TestAttachLoadFailure(t *testing.T) {
 	start := time.Now()
 	if err := b.Load(context.Background(), dir); predict.CodeOf(err) != codes.DeadlineExceeded || time.Since(start) > 5*time.Second {
 		t.Fatalf("Load without a worker = %v after %v", err, time.Since(start))
+	}
+}
+
+// Two versions attached to one worker are each answered by their own
+// model, a failed load of a third leaves them serving, and closing one
+// unloads it from the worker.
+func TestAttachVersions(t *testing.T) {
+	addr := "unix://" + filepath.Join(t.TempDir(), "w.sock")
+	runWorker(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := AttachConfig{Addr: addr, StartTimeout: 10 * time.Second}
+	v1, v2, v3 := Attach(cfg), Attach(cfg), Attach(cfg)
+	defer v1.Close()
+	defer v2.Close()
+	defer v3.Close()
+	if err := v1.Load(ctx, modelDir(t, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v2.Load(ctx, modelDir(t, "2")); err != nil {
+		t.Fatal(err)
+	}
+	bad := modelDir(t, "3")
+	if err := os.WriteFile(filepath.Join(bad, "fail_load"), []byte("corrupt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := v3.Load(ctx, bad); predict.CodeOf(err) != codes.FailedPrecondition {
+		t.Fatalf("Load v3 = %v", err)
+	}
+	for _, tc := range []struct {
+		a    *Attached
+		want string
+	}{{v1, "x@1"}, {v2, "x@2"}, {v1, "x@1"}} {
+		res, err := tc.a.Predict(ctx, predict.Text("x"), nil)
+		if err != nil || res.Label.Text() != tc.want {
+			t.Fatalf("Predict = %v, %v; want %s", res.Label, err, tc.want)
+		}
+		out, err := tc.a.PredictBatch(ctx, []predict.Request{{Input: predict.Text("b")}})
+		if err != nil || out[0].Label.Text() != "b"+tc.want[1:] {
+			t.Fatalf("PredictBatch = %v, %v; want b%s", out, err, tc.want[1:])
+		}
+	}
+	v1.Close()
+	fc, err := dialFrame(ctx, "unix", strings.TrimPrefix(addr, "unix://"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.close()
+	info, err := callInfo(ctx, fc)
+	if err != nil || len(info.GetVersions()) != 1 || filepath.Base(info.GetVersions()[0]) != "2" {
+		t.Fatalf("versions after closing v1 = %v, %v", info.GetVersions(), err)
+	}
+}
+
+// A worker that holds one version at a time is refused a second one.
+func TestAttachSingleVersion(t *testing.T) {
+	addr := "unix://" + filepath.Join(t.TempDir(), "w.sock")
+	runWorker(t, addr, "TESTWORKER_SINGLE=1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := AttachConfig{Addr: addr, StartTimeout: 10 * time.Second}
+	v1, v2 := Attach(cfg), Attach(cfg)
+	defer v2.Close()
+	if err := v1.Load(ctx, modelDir(t, "1")); err != nil {
+		t.Fatal(err)
+	}
+	err := v2.Load(ctx, modelDir(t, "2"))
+	if predict.CodeOf(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "only one version") {
+		t.Fatalf("Load of a second version = %v", err)
+	}
+	if res, err := v1.Predict(ctx, predict.Text("x"), nil); err != nil || res.Label.Text() != "x@1" {
+		t.Fatalf("v1 after the refusal = %v, %v", res.Label, err)
+	}
+	v1.Close() // unloads v1: now v2 fits
+	if err := v2.Load(ctx, modelDir(t, "2")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := v2.Predict(ctx, predict.Text("x"), nil); err != nil || res.Label.Text() != "x@2" {
+		t.Fatalf("v2 = %v, %v", res.Label, err)
 	}
 }

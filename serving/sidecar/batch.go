@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
@@ -15,12 +14,13 @@ import (
 
 // batchCaller runs fn on one worker; batch says whether the worker's Info
 // claimed PredictBatch.
-type batchCaller func(ctx context.Context, fn func(ctx context.Context, c workerv1.WorkerServiceClient, batch bool) error) error
+type batchCaller func(ctx context.Context, fn func(ctx context.Context, c *frameConn, batch bool) error) error
 
 // predictBatch sends reqs to one worker's PredictBatch through call, or,
 // when workers do not batch, runs them through single with up to fanout
-// items at once. noBatch remembers that workers do not batch.
-func predictBatch(ctx context.Context, reqs []predict.Request, fanout int, noBatch *atomic.Bool,
+// items at once. noBatch remembers that workers do not batch. version names
+// the model version for the worker; empty for the only one it holds.
+func predictBatch(ctx context.Context, reqs []predict.Request, version string, fanout int, noBatch *atomic.Bool,
 	call batchCaller, single func(context.Context, *workerv1.PredictRequest) (predict.Result, error),
 ) ([]predict.Result, error) {
 	if len(reqs) == 0 {
@@ -45,17 +45,17 @@ func predictBatch(ctx context.Context, reqs []predict.Request, fanout int, noBat
 	if !noBatch.Load() {
 		var resp *workerv1.PredictBatchResponse
 		skipped := false
-		err := call(ctx, func(ctx context.Context, c workerv1.WorkerServiceClient, capable bool) error {
+		err := call(ctx, func(ctx context.Context, c *frameConn, capable bool) error {
 			if !capable {
 				skipped = true
 				return nil
 			}
 			var err error
-			resp, err = c.PredictBatch(ctx, &workerv1.PredictBatchRequest{Items: batch})
+			resp, err = callPredictBatch(ctx, c, &workerv1.PredictBatchRequest{Items: batch, Version: version})
 			return err
 		})
 		switch {
-		case skipped || status.Code(err) == codes.Unimplemented:
+		case skipped || predict.CodeOf(err) == codes.Unimplemented:
 			noBatch.Store(true)
 		case err != nil:
 			return nil, err

@@ -9,13 +9,16 @@ import (
 
 // Defaults for the zero fields of a [Config].
 const (
-	DefaultStartTimeout   = 60 * time.Second
-	DefaultStopTimeout    = 5 * time.Second
-	DefaultRestartBackoff = 100 * time.Millisecond
-	DefaultMaxBackoff     = 10 * time.Second
-	DefaultMaxRestarts    = 5
-	DefaultRestartWindow  = time.Minute
-	DefaultMaxMessageSize = 64 << 20
+	DefaultStartTimeout      = 60 * time.Second
+	DefaultStopTimeout       = 5 * time.Second
+	DefaultRestartBackoff    = 100 * time.Millisecond
+	DefaultMaxBackoff        = 10 * time.Second
+	DefaultMaxRestarts       = 5
+	DefaultRestartWindow     = time.Minute
+	DefaultMaxMessageSize    = 64 << 20
+	DefaultWatchdogGrace     = 5 * time.Second
+	DefaultGiveUpCooldown    = 30 * time.Second
+	DefaultMaxGiveUpCooldown = 5 * time.Minute
 	// StderrTailLines is how many of a worker's last stderr lines an error
 	// about it carries.
 	StderrTailLines = 20
@@ -48,15 +51,29 @@ type Config struct {
 	// MaxBackoff caps the restart delay. Default 10s.
 	MaxBackoff time.Duration
 	// MaxRestarts is how many restarts of one worker slot RestartWindow
-	// allows; past it the slot stops restarting (a crash loop). Default 5;
-	// negative means a crashed worker is never restarted.
+	// allows; past it the slot is given up for a cool-down (a crash loop).
+	// Default 5; negative means a crashed worker is restarted only after
+	// the cool-down.
 	MaxRestarts int
 	// RestartWindow is the window of MaxRestarts. Default one minute.
 	RestartWindow time.Duration
+	// GiveUpCooldown is how long a crash-looped slot waits before it is
+	// tried again with a fresh restart budget; it doubles with each
+	// consecutive give-up of the slot up to MaxGiveUpCooldown. [Pool.Retry]
+	// ends it early. Defaults 30s and 5m.
+	GiveUpCooldown time.Duration
+	// MaxGiveUpCooldown caps GiveUpCooldown's doubling. Default 5m.
+	MaxGiveUpCooldown time.Duration
+	// WatchdogGrace is how long past its deadline (or past its
+	// cancellation) a request may keep its worker busy. The caller gets
+	// its DEADLINE_EXCEEDED at the deadline; the worker is killed and
+	// replaced at the deadline plus WatchdogGrace unless it answered by
+	// then. Until then its slot takes no other request. Default 5s.
+	WatchdogGrace time.Duration
 	// SocketDir is where the private socket directory is created; default
 	// os.TempDir(). Unix socket paths are limited to about 100 bytes.
 	SocketDir string
-	// MaxMessageSize caps gRPC messages to and from a worker, in bytes.
+	// MaxMessageSize caps a frame to or from a worker, in bytes.
 	// Default 64 MiB.
 	MaxMessageSize int
 	// Logger receives the pool's events and every line the workers write
@@ -97,6 +114,18 @@ func (c Config) withDefaults() Config {
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
 	}
+	if c.GiveUpCooldown <= 0 {
+		c.GiveUpCooldown = DefaultGiveUpCooldown
+	}
+	if c.MaxGiveUpCooldown <= 0 {
+		c.MaxGiveUpCooldown = DefaultMaxGiveUpCooldown
+	}
+	if c.MaxGiveUpCooldown < c.GiveUpCooldown {
+		c.MaxGiveUpCooldown = c.GiveUpCooldown
+	}
+	if c.WatchdogGrace <= 0 {
+		c.WatchdogGrace = DefaultWatchdogGrace
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,8 +135,8 @@ func (c Config) withDefaults() Config {
 // AttachConfig describes a worker that runs on its own, such as a model
 // container next to the Swapwire container in one Kubernetes pod.
 type AttachConfig struct {
-	// Addr is the worker's address: "host:port", "tcp://host:port",
-	// "unix:///abs/path.sock" or any gRPC target. Required.
+	// Addr is the worker's address: "host:port", "tcp://host:port" or
+	// "unix:///abs/path.sock". Required.
 	Addr string
 	// Concurrency is how many requests are sent to the worker at once.
 	// Default 1.
@@ -115,7 +144,7 @@ type AttachConfig struct {
 	// StartTimeout bounds Load: reaching the worker, Info and its Load.
 	// Default 60s.
 	StartTimeout time.Duration
-	// MaxMessageSize caps gRPC messages to and from the worker, in bytes.
+	// MaxMessageSize caps a frame to or from the worker, in bytes.
 	// Default 64 MiB.
 	MaxMessageSize int
 	// Logger receives the attachment's events. Nil discards them.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
@@ -26,10 +25,6 @@ var ErrClosed = errors.New("sidecar: pool is closed")
 // exitGrace is how long a request whose worker connection failed waits
 // for the process exit to be confirmed, to say so in its error.
 const exitGrace = 100 * time.Millisecond
-
-// probeTimeout bounds the Info call that decides whether a worker which
-// answered UNAVAILABLE, and did not exit, is fit to take requests again.
-const probeTimeout = time.Second
 
 type poolState int
 
@@ -49,8 +44,7 @@ type Pool struct {
 	cfg    Config
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	tokens chan *slot    // slots with an idle worker; at most one token per slot
-	dead   chan struct{} // closed when every slot stopped restarting
+	tokens chan *slot // slots with an idle worker; at most one token per slot
 
 	noBatch atomic.Bool // workers do not implement PredictBatch
 
@@ -59,7 +53,9 @@ type Pool struct {
 	log     *slog.Logger
 	slots   []*slot
 	gaveUp  int
-	lastErr error // the last failure of any slot
+	dead    chan struct{} // closed while every slot is given up
+	retry   chan struct{} // closed by Retry to wake given-up slots, then replaced
+	lastErr error         // the last failure of any slot
 	dir     string
 	sockDir string
 
@@ -79,6 +75,8 @@ type slot struct {
 	restarts int
 	recent   []time.Time // restart times within the window
 	err      error
+	giveUps  int       // consecutive give-ups, for the cool-down backoff
+	retryAt  time.Time // when a given-up slot is tried again
 }
 
 // New returns a Pool for cfg. It starts nothing: Load starts the workers.
@@ -91,6 +89,7 @@ func New(cfg Config) *Pool {
 		ctx:    ctx,
 		cancel: cancel,
 		tokens: make(chan *slot, cfg.Workers),
+		retry:  make(chan struct{}),
 		dead:   make(chan struct{}),
 		log:    cfg.Logger.With("model", cfg.Model),
 	}
@@ -244,9 +243,15 @@ func (p *Pool) usable() error {
 // deadErr is the error of a pool whose workers all stopped restarting.
 // p.mu must be held.
 func (p *Pool) deadErr() error {
+	var next time.Time
+	for _, s := range p.slots {
+		if next.IsZero() || s.retryAt.Before(next) {
+			next = s.retryAt
+		}
+	}
 	return predict.Errorf(codes.Unavailable,
-		"sidecar: no worker left: all %d stopped restarting after crash loops; the last failure: %w",
-		len(p.slots), p.lastErr)
+		"sidecar: no worker left: all %d crash-looped and wait for a retry (the next at %s, or on a forced retry); the last failure: %w",
+		len(p.slots), next.UTC().Format(time.RFC3339), p.lastErr)
 }
 
 // acquire waits for an idle worker and marks it busy.
@@ -254,12 +259,15 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *worker, error) {
 	if err := p.usable(); err != nil {
 		return nil, nil, err
 	}
+	p.mu.Lock()
+	dead := p.dead
+	p.mu.Unlock()
 	for {
 		select {
 		case s := <-p.tokens:
 			p.mu.Lock()
 			s.queued = false
-			if s.state == WorkerIdle && s.w != nil && !s.w.isExited() {
+			if s.state == WorkerIdle && s.w != nil && !s.w.isExited() && !s.w.fc.broken() {
 				s.state, s.since = WorkerBusy, time.Now()
 				w := s.w
 				p.mu.Unlock()
@@ -268,8 +276,13 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *worker, error) {
 			p.mu.Unlock()
 		case <-ctx.Done():
 			return nil, nil, predict.Errorf(predict.CodeOf(ctx.Err()), "sidecar: waiting for an idle worker: %w", ctx.Err())
-		case <-p.dead:
+		case <-dead:
 			p.mu.Lock()
+			if p.dead != dead { // a slot came back meanwhile
+				dead = p.dead
+				p.mu.Unlock()
+				continue
+			}
 			err := p.deadErr()
 			p.mu.Unlock()
 			return nil, nil, err
@@ -289,94 +302,90 @@ func (p *Pool) release(s *slot, w *worker) {
 	}
 }
 
-// call runs fn on an idle worker. The RPC is cancelled as soon as the
-// worker's process exits.
-func (p *Pool) call(ctx context.Context, fn func(context.Context, workerv1.WorkerServiceClient) error) error {
+// call runs fn on an idle worker's connection and settles the slot.
+func (p *Pool) call(ctx context.Context, fn func(context.Context, *frameConn, *worker) error) error {
 	s, w, err := p.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	err = callOn(ctx, w, fn)
-	if err == nil {
+	return p.settle(ctx, s, w, fn(ctx, w.fc, w))
+}
+
+// settle returns the slot of a finished call to the pool, or hands it to
+// the watchdog, and returns what the caller sees.
+//   - The worker answered (a result or an error of its own): the slot is
+//     idle again and the answer goes back as it is.
+//   - ctx ended first: the worker may still be running the call, so the
+//     slot stays busy. The watchdog waits for the late reply until the
+//     deadline plus WatchdogGrace, frees the slot when it comes and kills
+//     the worker when it does not; the supervisor starts a fresh one.
+//   - The connection broke: the process exited (UNAVAILABLE at once) or it
+//     is wedged; it is killed and replaced.
+func (p *Pool) settle(ctx context.Context, s *slot, w *worker, err error) error {
+	var out *outstandingError
+	var lost *lostError
+	switch {
+	case err == nil:
 		p.release(s, w)
 		return nil
-	}
-	return p.failed(ctx, s, w, err)
-}
-
-// callOn runs fn on w with a context that ends when w's process exits.
-func callOn(ctx context.Context, w *worker, fn func(context.Context, workerv1.WorkerServiceClient) error) error {
-	rctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(w.ctx, func() { cancel(errProcessExited) })
-	err := fn(rctx, w.client)
-	stop()
-	cancel(nil)
-	return err
-}
-
-// failed handles the error of a request on w and returns what the caller
-// sees. An error the worker answered keeps its code. A worker whose
-// process exited fails the request with UNAVAILABLE; the supervisor
-// restarts it.
-func (p *Pool) failed(ctx context.Context, s *slot, w *worker, err error) error {
-	code := status.Code(err)
-	lost := w.ctx.Err() != nil || code == codes.Unavailable ||
-		(code == codes.Canceled && ctx.Err() == nil)
-	if !lost {
-		p.release(s, w)
-		return workerErr(err)
-	}
-	t := time.NewTimer(exitGrace)
-	select {
-	case <-w.exited:
-	case <-t.C:
-	}
-	t.Stop()
-	if w.isExited() {
-		return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d) exited during the request (%s)", w.id, w.pid, w.exit)
-	}
-	// Alive: either the model answered UNAVAILABLE or the connection broke.
-	// Probe before the worker takes another request.
-	p.mu.Lock()
-	if p.state == poolClosed {
+	case errors.As(err, &out):
+		p.mu.Lock()
+		closed := p.state == poolClosed
+		if !closed {
+			p.wg.Add(1)
+		}
 		p.mu.Unlock()
-		return workerErr(err)
-	}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go p.probe(s, w)
-	return workerErr(err)
-}
-
-// workerErr turns the gRPC status error of a worker into a predict.Error
-// with the same code and message.
-func workerErr(err error) error {
-	if s, ok := status.FromError(err); ok {
-		return predict.Errorf(s.Code(), "%s", s.Message())
-	}
-	return err
-}
-
-// probe returns w to the pool if it answers Info, and kills it otherwise,
-// so that the supervisor starts a fresh one.
-func (p *Pool) probe(s *slot, w *worker) {
-	defer p.wg.Done()
-	ctx, cancel := context.WithTimeout(p.ctx, probeTimeout)
-	defer cancel()
-	if err := callOn(ctx, w, func(ctx context.Context, c workerv1.WorkerServiceClient) error {
-		_, err := c.Info(ctx, &workerv1.InfoRequest{})
+		if !closed {
+			limit := time.Now()
+			if d, ok := ctx.Deadline(); ok && d.After(limit) {
+				limit = d
+			}
+			go p.watchdog(s, w, limit.Add(p.cfg.WatchdogGrace))
+		}
+		return out.err
+	case errors.As(err, &lost):
+		t := time.NewTimer(exitGrace)
+		select {
+		case <-w.exited:
+		case <-t.C:
+		}
+		t.Stop()
+		if w.isExited() {
+			return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d) exited during the request (%s)", w.id, w.pid, w.exit)
+		}
+		if p.ctx.Err() == nil {
+			w.log.Warn("connection to the worker lost; killing it", "error", err)
+			kill(w.proc)
+		}
+		return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d): %v", w.id, w.pid, err)
+	default:
+		p.release(s, w)
 		return err
-	}); err == nil {
+	}
+}
+
+// watchdog waits until limit for the late reply of a call whose caller
+// gave up on it. The reply frees the slot; no reply by limit gets the
+// worker killed, and the supervisor replaces it.
+func (p *Pool) watchdog(s *slot, w *worker, limit time.Time) {
+	defer p.wg.Done()
+	t := time.NewTimer(time.Until(limit))
+	defer t.Stop()
+	if w.fc.awaitLate(t.C, p.ctx.Done()) {
 		p.release(s, w)
 		return
-	} else if p.ctx.Err() == nil && !w.isExited() {
-		w.log.Warn("worker unreachable; killing it", "error", err)
-		kill(w.proc)
 	}
+	if p.ctx.Err() != nil || w.isExited() {
+		return
+	}
+	w.log.Warn("request outlived its deadline and the watchdog grace; killing the worker",
+		"grace", p.cfg.WatchdogGrace)
+	kill(w.proc)
 }
 
 // supervise restarts the worker of s whenever its process exits, until
-// the pool closes or the slot crash-loops.
+// the pool closes. A slot that crash-loops is given up for a cool-down
+// and then tried again.
 func (p *Pool) supervise(s *slot, w *worker) {
 	defer p.wg.Done()
 	for {
@@ -399,8 +408,10 @@ func (p *Pool) supervise(s *slot, w *worker) {
 		for w = nil; w == nil; {
 			delay, ok := p.nextRestart(s)
 			if !ok {
-				p.giveUp(s)
-				return
+				if !p.coolDown(s) {
+					return
+				}
+				continue
 			}
 			t := time.NewTimer(delay)
 			select {
@@ -470,21 +481,94 @@ func (p *Pool) nextRestart(s *slot) (time.Duration, bool) {
 	return delay, true
 }
 
-// giveUp marks s failed after a crash loop.
-func (p *Pool) giveUp(s *slot) {
+// coolDown gives s up after a crash loop and waits out its cool-down
+// (GiveUpCooldown, doubling with each consecutive give-up up to
+// MaxGiveUpCooldown) or a Retry. It reports false when the pool closed.
+// Afterwards the slot has a fresh restart budget.
+func (p *Pool) coolDown(s *slot) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.state == poolClosed {
-		return
+		p.mu.Unlock()
+		return false
 	}
-	s.state, s.since = WorkerFailed, time.Now()
+	wait := p.cfg.GiveUpCooldown
+	for range s.giveUps {
+		wait *= 2
+		if wait >= p.cfg.MaxGiveUpCooldown {
+			wait = p.cfg.MaxGiveUpCooldown
+			break
+		}
+	}
+	s.giveUps++
+	s.state, s.since, s.retryAt = WorkerFailed, time.Now(), time.Now().Add(wait)
 	p.gaveUp++
 	if p.gaveUp == len(p.slots) {
 		close(p.dead)
 	}
-	p.log.Error("worker crash loop: no more restarts", "worker", s.id,
-		"restarts", len(s.recent), "window", p.cfg.RestartWindow,
+	retry := p.retry
+	p.log.Error("worker crash loop: giving the slot up for a cool-down", "worker", s.id,
+		"restarts", len(s.recent), "window", p.cfg.RestartWindow, "cooldown", wait,
 		"workers_left", len(p.slots)-p.gaveUp, "error", s.err)
+	p.mu.Unlock()
+
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	forced := false
+	select {
+	case <-t.C:
+	case <-retry:
+		forced = true
+	case <-p.ctx.Done():
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == poolClosed {
+		return false
+	}
+	if s.state == WorkerFailed { // else Retry revived it already
+		p.revive(s)
+	}
+	p.log.Info("retrying a given-up worker slot", "worker", s.id, "forced", forced)
+	return true
+}
+
+// revive takes s out of the given-up state with a fresh restart budget.
+// p.mu must be held.
+func (p *Pool) revive(s *slot) {
+	if p.gaveUp == len(p.slots) {
+		p.dead = make(chan struct{})
+	}
+	p.gaveUp--
+	s.recent, s.retryAt = nil, time.Time{}
+	s.state, s.since = WorkerRestarting, time.Now()
+}
+
+// Retry ends the cool-down of every given-up worker slot now, so that each
+// starts a fresh worker; slots that serve are left alone. It returns at
+// once, without waiting for the new workers; [Pool.Workers] and
+// [Pool.Check] show their progress. It implements [predict.Retrier].
+func (p *Pool) Retry(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.state {
+	case poolClosed:
+		return predict.Errorf(codes.Unavailable, "%w", ErrClosed)
+	case poolLoaded:
+	default:
+		return predict.Errorf(codes.FailedPrecondition, "sidecar: the pool is not loaded")
+	}
+	if p.gaveUp > 0 {
+		// Requests wait for the new workers rather than fail fast.
+		for _, s := range p.slots {
+			if s.state == WorkerFailed {
+				p.revive(s)
+			}
+		}
+		close(p.retry)
+		p.retry = make(chan struct{})
+	}
+	return nil
 }
 
 // Predict runs one input on an idle worker, waiting for one while ctx
@@ -500,9 +584,9 @@ func (p *Pool) Predict(ctx context.Context, in predict.Value, opt predict.Option
 
 func (p *Pool) predictProto(ctx context.Context, req *workerv1.PredictRequest) (predict.Result, error) {
 	var resp *workerv1.PredictResponse
-	err := p.call(ctx, func(ctx context.Context, c workerv1.WorkerServiceClient) error {
+	err := p.call(ctx, func(ctx context.Context, c *frameConn, _ *worker) error {
 		var err error
-		resp, err = c.Predict(ctx, req)
+		resp, err = callPredict(ctx, c, req)
 		return err
 	})
 	if err != nil {
@@ -524,20 +608,11 @@ func resultFromProto(resp *workerv1.PredictResponse) (predict.Result, error) {
 // runs the items as single predictions spread over the pool. Item failures
 // come back as a [predict.ItemErrors].
 func (p *Pool) PredictBatch(ctx context.Context, reqs []predict.Request) ([]predict.Result, error) {
-	return predictBatch(ctx, reqs, p.cfg.Workers, &p.noBatch,
-		func(ctx context.Context, fn func(context.Context, workerv1.WorkerServiceClient, bool) error) error {
-			s, w, err := p.acquire(ctx)
-			if err != nil {
-				return err
-			}
-			err = callOn(ctx, w, func(ctx context.Context, c workerv1.WorkerServiceClient) error {
+	return predictBatch(ctx, reqs, "", p.cfg.Workers, &p.noBatch,
+		func(ctx context.Context, fn func(context.Context, *frameConn, bool) error) error {
+			return p.call(ctx, func(ctx context.Context, c *frameConn, w *worker) error {
 				return fn(ctx, c, w.info.GetBatch())
 			})
-			if err == nil || status.Code(err) == codes.Unimplemented {
-				p.release(s, w)
-				return err
-			}
-			return p.failed(ctx, s, w, err)
 		},
 		p.predictProto)
 }
@@ -556,7 +631,7 @@ func (p *Pool) Workers() []WorkerInfo {
 	defer p.mu.Unlock()
 	out := make([]WorkerInfo, len(p.slots))
 	for i, s := range p.slots {
-		wi := WorkerInfo{ID: s.id, State: s.state, Since: s.since, Restarts: s.restarts, Err: s.err}
+		wi := WorkerInfo{ID: s.id, State: s.state, Since: s.since, Restarts: s.restarts, Err: s.err, RetryAt: s.retryAt}
 		if s.w != nil {
 			wi.PID = s.w.pid
 			wi.Runtime = s.w.info.GetRuntime()

@@ -395,6 +395,7 @@ func TestPoolCrashLoop(t *testing.T) {
 	cfg := testConfig(t, 2, "TESTWORKER_EXIT_IF_EXISTS="+marker)
 	cfg.MaxRestarts = 3
 	cfg.RestartBackoff = 5 * time.Millisecond
+	cfg.GiveUpCooldown = time.Hour // only a forced retry brings the slots back
 	p := loadPool(t, cfg, modelDir(t, "1"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -408,13 +409,15 @@ func TestPoolCrashLoop(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "Check to fail", func() bool { return p.Check(ctx) != nil })
 	err := p.Check(ctx)
-	if predict.CodeOf(err) != codes.Unavailable || !strings.Contains(err.Error(), "stopped restarting") ||
+	if predict.CodeOf(err) != codes.Unavailable || !strings.Contains(err.Error(), "crash-looped and wait for a retry") ||
 		!strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "exiting at start because") {
 		t.Fatalf("Check = %v", err)
 	}
 	for _, w := range p.Workers() {
-		if w.State != WorkerFailed || w.Restarts != 3 || w.PID != 0 {
-			t.Errorf("worker %d: %v, %d restarts, pid %d; want failed after 3", w.ID, w.State, w.Restarts, w.PID)
+		if w.State != WorkerFailed || w.Restarts != 3 || w.PID != 0 ||
+			w.RetryAt.Before(time.Now().Add(50*time.Minute)) {
+			t.Errorf("worker %d: %v, %d restarts, pid %d, retry at %v; want failed after 3, retried in an hour",
+				w.ID, w.State, w.Restarts, w.PID, w.RetryAt)
 		}
 	}
 	start := time.Now()
@@ -424,6 +427,65 @@ func TestPoolCrashLoop(t *testing.T) {
 	}
 	if left := taggedProcs(t, tagOf(cfg)); len(left) != 0 {
 		t.Fatalf("processes left: %v", left)
+	}
+
+	// Fixed, and retried by force: both slots serve again.
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Retry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Predict(ctx, predict.Text("x"), nil)
+	if err != nil || res.Label.Text() != "x@1" {
+		t.Fatalf("Predict after Retry = %v, %v", res.Label, err)
+	}
+	waitFor(t, 10*time.Second, "both workers idle", func() bool {
+		ws := p.Workers()
+		return ws[0].State == WorkerIdle && ws[1].State == WorkerIdle && ws[0].RetryAt.IsZero()
+	})
+}
+
+// A crash-looped slot comes back by itself once its cool-down ends, and a
+// second give-up doubles the cool-down.
+func TestPoolCoolDown(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "broken")
+	cfg := testConfig(t, 1, "TESTWORKER_EXIT_IF_EXISTS="+marker)
+	cfg.MaxRestarts = 2
+	cfg.RestartBackoff = 5 * time.Millisecond
+	cfg.GiveUpCooldown = 200 * time.Millisecond
+	p := loadPool(t, cfg, modelDir(t, "1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Predict(ctx, predict.Text("x"), predict.Option{"crash": true}); predict.CodeOf(err) != codes.Unavailable {
+		t.Fatalf("crash request: %v", err)
+	}
+	var first time.Time
+	waitFor(t, 10*time.Second, "the slot given up", func() bool {
+		w := p.Workers()[0]
+		first = w.RetryAt
+		return w.State == WorkerFailed
+	})
+	// The cool-down ends, the slot fails again (the marker is still there)
+	// and is given up for twice as long.
+	waitFor(t, 10*time.Second, "a second give-up", func() bool {
+		w := p.Workers()[0]
+		return w.State == WorkerFailed && w.RetryAt.After(first)
+	})
+	w := p.Workers()[0]
+	if d := w.RetryAt.Sub(w.Since); d < 350*time.Millisecond || d > 450*time.Millisecond {
+		t.Fatalf("second cool-down = %v, want 400ms", d)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the slot back", func() bool { return p.Check(ctx) == nil })
+	res, err := p.Predict(ctx, predict.Text("y"), nil)
+	if err != nil || res.Label.Text() != "y@1" {
+		t.Fatalf("Predict after the cool-down = %v, %v", res.Label, err)
 	}
 }
 
@@ -638,13 +700,17 @@ func TestReadLines(t *testing.T) {
 
 func TestParseReady(t *testing.T) {
 	for line, want := range map[string]string{
-		"SWAPWIRE_WORKER|1|unix|/tmp/a|b.sock": "unix:///tmp/a|b.sock",
-		"SWAPWIRE_WORKER|1|tcp|127.0.0.1:5000": "passthrough:///127.0.0.1:5000",
-		"SWAPWIRE_WORKER|2|unix|/tmp/a":        "",
-		"SWAPWIRE_WORKER|1|udp|/tmp/a":         "",
-		"SWAPWIRE_WORKER|1|unix":               "",
+		"SWAPWIRE_WORKER|2|unix|/tmp/a|b.sock": "unix /tmp/a|b.sock",
+		"SWAPWIRE_WORKER|2|tcp|127.0.0.1:5000": "tcp 127.0.0.1:5000",
+		"SWAPWIRE_WORKER|1|unix|/tmp/a":        "",
+		"SWAPWIRE_WORKER|2|udp|/tmp/a":         "",
+		"SWAPWIRE_WORKER|2|unix":               "",
 	} {
-		got, err := parseReady(line)
+		network, addr, err := parseReady(line)
+		got := ""
+		if err == nil {
+			got = network + " " + addr
+		}
 		if got != want || (err == nil) != (want != "") {
 			t.Errorf("parseReady(%q) = %q, %v; want %q", line, got, err, want)
 		}

@@ -13,9 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 )
 
@@ -23,7 +20,8 @@ import (
 const (
 	envProtocol     = "SWAPWIRE_WORKER_PROTOCOL"
 	envAddr         = "SWAPWIRE_WORKER_ADDR"
-	protocolVersion = "1"
+	protocolVersion = "2"
+	protocolNumber  = 2
 	readyPrefix     = "SWAPWIRE_WORKER|"
 )
 
@@ -52,9 +50,8 @@ type worker struct {
 	exited chan struct{} // closed once the process is reaped and its output drained
 	exit   string        // how it exited; set before exited is closed
 
-	conn   *grpc.ClientConn // set by the handshake
-	client workerv1.WorkerServiceClient
-	info   *workerv1.InfoResponse
+	fc   *frameConn // set by the handshake
+	info *workerv1.InfoResponse
 }
 
 // spawn starts the process of worker id; gen makes its socket name unique.
@@ -206,29 +203,24 @@ func (p *Pool) handshake(ctx context.Context, w *worker) error {
 		}
 		return fmt.Errorf("no ready line: %w", context.Cause(ctx))
 	}
-	target, err := parseReady(line)
+	network, addr, err := parseReady(line)
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(p.cfg.MaxMessageSize),
-			grpc.MaxCallSendMsgSize(p.cfg.MaxMessageSize)))
+	fc, err := dialFrame(ctx, network, addr, p.cfg.MaxMessageSize)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", target, err)
+		return fmt.Errorf("dial %s: %w", addr, causeOr(ctx, w, err))
 	}
-	w.conn = conn
-	w.client = workerv1.NewWorkerServiceClient(conn)
-	info, err := w.client.Info(ctx, &workerv1.InfoRequest{}, grpc.WaitForReady(true))
+	w.fc = fc
+	info, err := callInfo(ctx, fc)
 	if err != nil {
 		return fmt.Errorf("info: %w", causeOr(ctx, w, err))
 	}
-	if v := info.GetProtocolVersion(); v != 1 && v != 0 {
-		return fmt.Errorf("speaks worker protocol %d, want 1", v)
+	if v := info.GetProtocolVersion(); v != protocolNumber {
+		return fmt.Errorf("speaks worker protocol %d, want %d", v, protocolNumber)
 	}
 	w.info = info
-	if _, err := w.client.Load(ctx, &workerv1.LoadRequest{Dir: p.dir}, grpc.WaitForReady(true)); err != nil {
+	if err := callLoad(ctx, fc, p.dir, ""); err != nil {
 		return fmt.Errorf("load %s: %w", p.dir, causeOr(ctx, w, err))
 	}
 	w.log.Info("worker ready", "runtime", info.GetRuntime(), "batch", info.GetBatch(),
@@ -249,22 +241,21 @@ func causeOr(ctx context.Context, w *worker, err error) error {
 	return err
 }
 
-// parseReady turns "SWAPWIRE_WORKER|1|unix|/path" into a gRPC target.
-func parseReady(line string) (string, error) {
+// parseReady turns "SWAPWIRE_WORKER|2|unix|/path" into a network and an
+// address to dial.
+func parseReady(line string) (network, addr string, err error) {
 	parts := strings.SplitN(line, "|", 4)
 	if len(parts) != 4 || parts[3] == "" {
-		return "", fmt.Errorf("malformed ready line %q", line)
+		return "", "", fmt.Errorf("malformed ready line %q", line)
 	}
 	if parts[1] != protocolVersion {
-		return "", fmt.Errorf("ready line %q: protocol %s, want %s", line, parts[1], protocolVersion)
+		return "", "", fmt.Errorf("ready line %q: protocol %s, want %s", line, parts[1], protocolVersion)
 	}
 	switch parts[2] {
-	case "unix":
-		return "unix://" + parts[3], nil
-	case "tcp":
-		return "passthrough:///" + parts[3], nil
+	case "unix", "tcp":
+		return parts[2], parts[3], nil
 	}
-	return "", fmt.Errorf("ready line %q: unknown network %q", line, parts[2])
+	return "", "", fmt.Errorf("ready line %q: unknown network %q", line, parts[2])
 }
 
 // errorf wraps err in a [WorkerError] with the worker's identity, its exit
@@ -301,8 +292,8 @@ func (w *worker) stop(timeout time.Duration) {
 // closeConn closes the connection and removes the socket. The process must
 // have exited.
 func (w *worker) closeConn() {
-	if w.conn != nil {
-		_ = w.conn.Close()
+	if w.fc != nil {
+		w.fc.close()
 	}
 	_ = os.Remove(w.sock)
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,18 @@ func serveChild(args []string) error {
 	fs.StringVar(&o.modelDir, "model-dir", "", "workers: the trained version directory")
 	fs.IntVar(&o.blob, "blob", 1<<20, "swap: bytes of weights each version loads")
 	fs.Parse(args)
+	// SWAPWIRE_BENCH_CPUPROFILE=FILE profiles the server for its whole life,
+	// into FILE.KIND (such as FILE.swapwire).
+	if path := os.Getenv("SWAPWIRE_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path + "." + o.kind)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -142,7 +155,7 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := []serving.Option{serving.WithLogger(logger), serving.WithRegisterer(reg)}
+	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg)}
 	var factory serving.Factory
 	var store modelstore.Store
 	switch o.kind {

@@ -4,8 +4,10 @@
 //	swapwire-bench overhead   bare grpc-go echo server vs a Swapwire server, same payload
 //	swapwire-bench swap       p99 and failures under load while the model version swaps, and memory
 //	swapwire-bench batching   a Go BatchPredictor with batching off vs on at 1, 16 and 64 streams
-//	swapwire-bench workers    scikit-learn digits Python workers: 1 vs N, batching off vs on
-//	swapwire-bench all        all four; with -out DIR, writes DIR/benchmarks.md and DIR/benchmarks.svg
+//	swapwire-bench workers    scikit-learn digits: a one-process Python gRPC server vs Swapwire
+//	                          with 1 worker, N workers, N workers and batching
+//	swapwire-bench all        all four, each run twice, publishing the worse run; with -out DIR,
+//	                          writes DIR/benchmarks.md and DIR/benchmarks.svg
 //
 // Servers run in child processes of this binary on 127.0.0.1, pinned with
 // taskset to CPU 0 while the load generator runs on CPU 1 (see -pin). Every
@@ -74,9 +76,7 @@ func main() {
 		run = func(c common, r *Report) error { return runWorkers(c, o, r) }
 	case "all":
 		oo, so, bo, wo := overheadFlags(fs), swapFlags(fs), batchingFlags(fs), workersFlags(fs)
-		run = func(c common, r *Report) error {
-			return errors.Join(runOverhead(c, oo, r), runSwap(c, so, r), runBatching(c, bo, r), runWorkers(c, wo, r))
-		}
+		run = func(c common, r *Report) error { return runAll(c, r, oo, so, bo, wo) }
 	case "-h", "-help", "--help", "help":
 		usage()
 	default:

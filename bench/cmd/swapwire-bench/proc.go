@@ -36,7 +36,14 @@ func startChild(name, cpus string, env []string, conns int, args ...string) (*ch
 	if err != nil {
 		return nil, err
 	}
-	argv := append([]string{exe, "serve"}, args...)
+	return startProcess(name, cpus, env, conns, append([]string{exe, "serve"}, args...)...)
+}
+
+// startProcess starts argv as a server that prints the same ready line
+// ("SWAPWIRE_BENCH_READY host:port") and quits on "quit" or the end of its
+// stdin, such as bench/pyserver/server.py.
+func startProcess(name, cpus string, env []string, conns int, argv ...string) (*child, error) {
+	var err error
 	if cpus != "" {
 		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}

@@ -164,27 +164,13 @@ func runSwap(c common, o *swapOpts, rep *Report) error {
 	return nil
 }
 
-// switchAndWait pins version and waits until the model serves it.
+// switchAndWait pins version and waits until the model serves it, in one
+// SwitchModel call with wait set.
 func switchAndWait(admin swapwirev1.ModelServiceClient, version int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := admin.SwitchModel(ctx, &swapwirev1.SwitchModelRequest{Model: "m", Version: version}); err != nil {
-		return err
-	}
-	for {
-		resp, err := admin.ListModels(ctx, &swapwirev1.ListModelsRequest{Model: "m"})
-		if err != nil {
-			return err
-		}
-		if ms := resp.GetModels(); len(ms) > 0 && ms[0].GetServingVersion() == version {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("version %d not serving after 10s", version)
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
+	_, err := admin.SwitchModel(ctx, &swapwirev1.SwitchModelRequest{Model: "m", Version: version, Wait: true})
+	return err
 }
 
 func slicesMax(xs []time.Duration) time.Duration {

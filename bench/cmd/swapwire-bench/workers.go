@@ -20,6 +20,7 @@ import (
 
 type workersOpts struct {
 	python     string
+	pyThreads  int
 	example    string
 	workers    int
 	streams    string
@@ -35,6 +36,7 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	fs.StringVar(&o.python, "python", "", "workers: the Python with scikit-learn and grpcio (default: the first of python3, /usr/bin/python3 that imports both)")
 	fs.StringVar(&o.example, "example", "examples/sklearn-digits", "workers: the sklearn-digits example directory")
 	fs.IntVar(&o.workers, "workers", numCPUTotal(), "workers: N, the worker processes compared with 1")
+	fs.IntVar(&o.pyThreads, "workers-py-threads", 10, "workers: thread pool of the one-process Python gRPC server (bench/pyserver)")
 	fs.StringVar(&o.streams, "workers-streams", "1,16,64", "workers: concurrent streams for batching off vs on")
 	fs.IntVar(&o.conns, "workers-conns", 2, "workers: gRPC connections")
 	fs.Int64Var(&o.requests, "workers-requests", 5000, "workers: requests per point (a quarter of it at 1 stream)")
@@ -44,11 +46,16 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	return o
 }
 
-// WorkersPoint is one measured configuration of the Python worker pool.
+// WorkersPoint is one measured configuration: the one-process Python gRPC
+// server (Baseline) or Swapwire with a pool of Python workers.
 type WorkersPoint struct {
+	Baseline  bool // the one-process Python gRPC server of bench/pyserver
 	Workers   int
 	Batching  bool
 	MeanBatch float64 // requests per batch, with batching on
+	// CPU time per request of the server (with its worker processes) and
+	// of the load generator, from /proc.
+	ServerCPU, LoadCPU time.Duration
 	Stat
 }
 
@@ -56,6 +63,7 @@ type WorkersResult struct {
 	Skipped    string // why the benchmark did not run, if it did not
 	Python     string
 	Workers    int
+	PyThreads  int
 	Conns      int
 	BatchMax   int
 	BatchDelay time.Duration
@@ -63,10 +71,20 @@ type WorkersResult struct {
 	Load       [2]string
 }
 
-// Find returns the point for a configuration.
+// Find returns the Swapwire point for a configuration.
 func (w *WorkersResult) Find(workers int, batching bool, streams int) (WorkersPoint, bool) {
 	for _, p := range w.Points {
-		if p.Workers == workers && p.Batching == batching && p.Streams == streams {
+		if !p.Baseline && p.Workers == workers && p.Batching == batching && p.Streams == streams {
+			return p, true
+		}
+	}
+	return WorkersPoint{}, false
+}
+
+// FindBaseline returns the one-process Python server's point.
+func (w *WorkersResult) FindBaseline(streams int) (WorkersPoint, bool) {
+	for _, p := range w.Points {
+		if p.Baseline && p.Streams == streams {
 			return p, true
 		}
 	}
@@ -98,7 +116,7 @@ func lastLine(s string) string {
 }
 
 func runWorkers(c common, o *workersOpts, rep *Report) error {
-	res := &WorkersResult{Workers: o.workers, Conns: o.conns, BatchMax: o.batchMax, BatchDelay: o.batchDelay}
+	res := &WorkersResult{Workers: o.workers, PyThreads: o.pyThreads, Conns: o.conns, BatchMax: o.batchMax, BatchDelay: o.batchDelay}
 	rep.Workers = res
 	res.Load[0] = loadAvg()
 	levels, err := parseInts(o.streams)
@@ -144,20 +162,35 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 		cpus = allCPUs() // the workers need every CPU; the load generator stays on its own
 	}
 	call := digitsCall(samples)
+	// One run, one model, one request set, one load generator: the
+	// one-process Python gRPC server first, then Swapwire with 1 worker, N
+	// workers, and N workers with batching.
+	pyserver := filepath.Join(filepath.Dir(filepath.Dir(example)), "bench", "pyserver", "server.py")
+	if _, err := os.Stat(pyserver); err != nil {
+		return fmt.Errorf("workers: %w", err)
+	}
 	type setup struct {
+		baseline bool
 		workers  int
 		batching bool
-		levels   []int
 	}
-	setups := []setup{{1, false, []int{16}}, {o.workers, false, levels}, {o.workers, true, levels}}
+	setups := []setup{{baseline: true}, {workers: 1}, {workers: o.workers}, {workers: o.workers, batching: true}}
 	for _, s := range setups {
-		args := []string{"-kind", "workers", "-workers", fmt.Sprint(s.workers), "-python", py, "-script", script, "-model-dir", modelDir}
-		if s.batching {
-			args = append(args, "-batching", "-batch-max", fmt.Sprint(o.batchMax), "-batch-delay", o.batchDelay.String())
+		var name string
+		var srv *child
+		if s.baseline {
+			name = fmt.Sprintf("one-process Python gRPC server (%d threads)", o.pyThreads)
+			logf("workers: starting the %s", name)
+			srv, err = startProcess(name, cpus, nil, o.conns, py, pyserver, "--model-dir", modelDir, "--threads", fmt.Sprint(o.pyThreads))
+		} else {
+			args := []string{"-kind", "workers", "-workers", fmt.Sprint(s.workers), "-python", py, "-script", script, "-model-dir", modelDir}
+			if s.batching {
+				args = append(args, "-batching", "-batch-max", fmt.Sprint(o.batchMax), "-batch-delay", o.batchDelay.String())
+			}
+			name = fmt.Sprintf("%d workers, batching %v", s.workers, s.batching)
+			logf("workers: starting a Swapwire server with %s", name)
+			srv, err = startChild(name, cpus, nil, o.conns, args...)
 		}
-		name := fmt.Sprintf("%d workers, batching %v", s.workers, s.batching)
-		logf("workers: starting a Swapwire server with %s", name)
-		srv, err := startChild(name, cpus, nil, o.conns, args...)
 		if err != nil {
 			return err
 		}
@@ -165,24 +198,36 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 			srv.stop()
 			return err
 		}
-		for _, streams := range s.levels {
+		for _, streams := range levels {
 			n := reqs
 			if streams == 1 {
 				n = max(reqs/4, 1)
 			}
-			n0, items0, _ := srv.batches()
+			var n0 uint64
+			var items0 float64
+			if !s.baseline {
+				n0, items0, _ = srv.batches()
+			}
+			srv0, self0 := procCPU(srv.pid()), procCPU(os.Getpid())
 			r, err := loadgen.Run(loadgen.Config{Streams: streams, Requests: n, MaxTime: o.maxTime}, srv.conns, call)
 			if err != nil {
 				srv.stop()
 				return err
 			}
-			logf("workers: %s, %d streams: %v", name, streams, r)
+			// The server is this process's child: its tree is inside ours.
+			srvCPU := procCPU(srv.pid()) - srv0
+			selfCPU := procCPU(os.Getpid()) - self0 - srvCPU
+			logf("workers: %s, %d streams: %v; CPU per request: server %v, load generator %v", name, streams, r,
+				srvCPU/time.Duration(max(r.Requests, 1)), selfCPU/time.Duration(max(r.Requests, 1)))
 			if r.Failures > 0 {
 				logf("workers: first failure: %v", r.FirstErr)
 			}
-			p := WorkersPoint{Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r})}
-			if n1, items1, err := srv.batches(); err == nil && n1 > n0 {
-				p.MeanBatch = (items1 - items0) / float64(n1-n0)
+			p := WorkersPoint{Baseline: s.baseline, Workers: s.workers, Batching: s.batching, Stat: medianStat(streams, []loadgen.Result{r}),
+				ServerCPU: srvCPU / time.Duration(max(r.Requests, 1)), LoadCPU: selfCPU / time.Duration(max(r.Requests, 1))}
+			if !s.baseline {
+				if n1, items1, err := srv.batches(); err == nil && n1 > n0 {
+					p.MeanBatch = (items1 - items0) / float64(n1-n0)
+				}
 			}
 			res.Points = append(res.Points, p)
 		}

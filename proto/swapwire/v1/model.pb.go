@@ -677,7 +677,11 @@ type SwitchModelRequest struct {
 	// The model name.
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	// The version to pin; zero to follow the latest version.
-	Version       int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Answer only once that version serves (FAILED_PRECONDITION when it fails
+	// to load, DEADLINE_EXCEEDED at the call's deadline or the server's load
+	// timeout), instead of as soon as the policy is written.
+	Wait          bool `protobuf:"varint,3,opt,name=wait,proto3" json:"wait,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -724,6 +728,13 @@ func (x *SwitchModelRequest) GetVersion() int64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *SwitchModelRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
 }
 
 // SwitchModelResponse reports the new policy.
@@ -1807,10 +1818,11 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
-	"\x05files\x18\x05 \x01(\x03R\x05files\"D\n" +
+	"\x05files\x18\x05 \x01(\x03R\x05files\"X\n" +
 	"\x12SwitchModelRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"G\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x12\n" +
+	"\x04wait\x18\x03 \x01(\bR\x04wait\"G\n" +
 	"\x13SwitchModelResponse\x120\n" +
 	"\x06status\x18\x01 \x01(\v2\x18.swapwire.v1.ModelStatusR\x06status\"W\n" +
 	"\x0fSetLabelRequest\x12\x14\n" +

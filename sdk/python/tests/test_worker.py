@@ -12,8 +12,8 @@ import grpc
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from swapwire.v1 import value_pb2
-from swapwire.worker import _health
-from swapwire.worker.v1 import worker_pb2, worker_pb2_grpc
+from swapwire.worker._client import CallError
+from swapwire.worker.v1 import worker_pb2
 
 from workerproc import WorkerProcess
 
@@ -57,9 +57,7 @@ class WorkerCase(unittest.TestCase):
         cls.worker = WorkerProcess(["-m", "swapwire.worker", "--model", cls.MODEL],
                                    "unix://" + cls.sock)
         cls.ready = cls.worker.ready_line()
-        cls.channel = cls.worker.connect("unix:" + cls.sock)
-        cls.stub = worker_pb2_grpc.WorkerServiceStub(cls.channel)
-        cls.check = _health.check_stub(cls.channel)
+        cls.stub = cls.worker.connect("unix:" + cls.sock)
 
     @classmethod
     def tearDownClass(cls):
@@ -76,32 +74,29 @@ class WorkerCase(unittest.TestCase):
         return d
 
     def assert_code(self, code, fn, *args):
-        with self.assertRaises(grpc.RpcError) as cm:
+        with self.assertRaises(CallError) as cm:
             fn(*args, timeout=10)
         self.assertEqual(cm.exception.code(), code, cm.exception.details())
         return cm.exception.details()
 
 
 class LifecycleTest(WorkerCase):
-    """Handshake, health before and after Load, and a failed Load. Runs in order."""
+    """Handshake, Info before and after Load, and a failed Load. Runs in order."""
 
     def test_1_ready_line(self):
-        self.assertEqual(self.ready, "SWAPWIRE_WORKER|1|unix|" + self.sock)
+        self.assertEqual(self.ready, "SWAPWIRE_WORKER|2|unix|" + self.sock)
 
     def test_2_info(self):
         info = self.stub.Info(worker_pb2.InfoRequest(), timeout=10)
         self.assertEqual(info.pid, self.worker.proc.pid)
-        self.assertEqual(info.protocol_version, 1)
+        self.assertEqual(info.protocol_version, 2)
+        self.assertTrue(info.multi_version)
+        self.assertEqual(list(info.versions), [])
         self.assertFalse(info.batch)
         self.assertEqual(list(info.input_kinds), ["text", "data", "ints", "floats", "strings"])
         self.assertRegex(info.runtime, r"^python 3\.\d+\.\d+")
 
     def test_3_not_serving_before_load(self):
-        for service in ("", "swapwire.worker.v1.WorkerService"):
-            resp = self.check(_health.HealthCheckRequest(service=service), timeout=10)
-            self.assertEqual(resp.status, _health.NOT_SERVING)
-        self.assert_code(grpc.StatusCode.NOT_FOUND, self.check,
-                         _health.HealthCheckRequest(service="nope"))
         details = self.assert_code(grpc.StatusCode.FAILED_PRECONDITION,
                                    self.stub.Predict, request(text("x")))
         self.assertIn("Load", details)
@@ -111,17 +106,20 @@ class LifecycleTest(WorkerCase):
         details = self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Load,
                                    worker_pb2.LoadRequest(dir=d))
         self.assertEqual(details, "load %s: RuntimeError: cannot read weights in %s" % (d, d))
-        resp = self.check(_health.HealthCheckRequest(), timeout=10)
-        self.assertEqual(resp.status, _health.NOT_SERVING)
+        self.assertEqual(list(self.stub.Info(timeout=10).versions), [])
         # The traceback goes to stderr for the operator.
         self.worker.wait_stderr("Traceback")
 
     def test_5_load_then_serving(self):
         d = self.load("v2")
-        resp = self.check(_health.HealthCheckRequest(), timeout=10)
-        self.assertEqual(resp.status, _health.SERVING)
+        self.assertEqual(list(self.stub.Info(timeout=10).versions), [""])
         out = self.stub.Predict(request(text("hi")), timeout=10)
         self.assertEqual(out.option["path"], d)
+        # A failed load of the same version keeps the one it had.
+        bad = os.path.join(self.tmp, "bad-again")
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Load,
+                         worker_pb2.LoadRequest(dir=bad))
+        self.assertEqual(self.stub.Predict(request(text("hi")), timeout=10).option["path"], d)
 
     def test_6_no_batch(self):
         req = worker_pb2.PredictBatchRequest(items=[request(text("a"))])
@@ -246,6 +244,92 @@ class BatchTest(WorkerCase):
         self.assertEqual(self.stub.Predict(request(text("one")), timeout=10).output.text, "one")
 
 
+class VersionsTest(WorkerCase):
+    """An attached worker given a model class holds each version separately."""
+
+    def load_version(self, name):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        self.stub.Load(worker_pb2.LoadRequest(dir=d, version=name), timeout=10)
+        return d
+
+    def path_of(self, version):
+        req = request(text("x"))
+        req.version = version
+        return self.stub.Predict(req, timeout=10).option["path"]
+
+    def test_versions(self):
+        d1 = self.load_version("v1")
+        d2 = self.load_version("v2")
+        self.assertTrue({"v1", "v2"} <= set(self.stub.Info(timeout=10).versions))
+        self.assertEqual(self.path_of("v1"), d1)
+        self.assertEqual(self.path_of("v2"), d2)
+        # A request that names no version is ambiguous now.
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Predict, request(text("x")))
+        # A failed load of a third, or of v2 again, drops nothing.
+        for name in ("bad-v3", "v2"):
+            bad = os.path.join(self.tmp, "bad-" + name)
+            self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Load,
+                             worker_pb2.LoadRequest(dir=bad, version=name))
+        self.assertEqual(self.path_of("v1"), d1)
+        self.assertEqual(self.path_of("v2"), d2)
+        self.stub.Unload(worker_pb2.UnloadRequest(version="v1"), timeout=10)
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Predict,
+                         worker_pb2.PredictRequest(input=text("x"), version="v1"))
+        self.assertEqual(self.path_of("v2"), d2)
+        held = self.stub.Info(timeout=10).versions
+        self.assertIn("v2", held)
+        self.assertNotIn("v1", held)
+
+    def test_decode_errors(self):
+        self.load_version("v9")
+        # 100 nested options: over the protobuf runtime's recursion limit.
+        deep = {}
+        inner = deep
+        for _ in range(100):
+            inner["a"] = {}
+            inner = inner["a"]
+        req = worker_pb2.PredictRequest(input=text("x"), version="v9")
+        req.option.update(deep)
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.Predict, req)
+        self.assertIn("does not parse", details)
+        # Over the size limit: dropped unread, and the connection lives on.
+        big = worker_pb2.Call(id=1, predict=worker_pb2.PredictRequest(
+            input=value_pb2.Value(data=b"\0" * ((64 << 20) + 1))))
+        reply = self.stub.send_raw(big.SerializeToString())
+        self.assertEqual(reply.error.code, grpc.StatusCode.RESOURCE_EXHAUSTED.value[0])
+        self.assertEqual(self.path_of("v9"), os.path.join(self.tmp, "v9"))
+
+
+class StalledPeerTest(unittest.TestCase):
+    """A peer that sends half a frame and stalls loses its connection after the
+    I/O timeout; the worker answers the others meanwhile and afterwards."""
+
+    def test_stalled_peer(self):
+        from swapwire.worker._client import Client
+        from swapwire.worker._server import Worker
+        from testmodels import EchoModel
+
+        tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sock = os.path.join(tmp, "w.sock")
+        worker = Worker(EchoModel, "unix://" + sock, io_timeout=0.3)
+        server = threading.Thread(target=worker.serve_forever)
+        server.start()
+        self.addCleanup(server.join, 10)
+        self.addCleanup(worker.stop)
+        stalled = Client("unix://" + sock, timeout=10)
+        self.addCleanup(stalled.close)
+        stalled.sock.sendall(b"\0\0")  # half a length prefix, then nothing
+        good = Client("unix://" + sock, timeout=10)
+        self.addCleanup(good.close)
+        good.Load(worker_pb2.LoadRequest(dir=tmp), timeout=10)
+        self.assertEqual(good.Predict(request(text("x")), timeout=10).output.text, "x")
+        # The stalled connection was closed by the worker.
+        stalled.sock.settimeout(10)
+        self.assertEqual(stalled.sock.recv(1), b"")
+
+
 class ShutdownTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")
@@ -261,24 +345,29 @@ class ShutdownTest(unittest.TestCase):
         sock = os.path.join(self.tmp, "w.sock")
         w = self.start("unix://" + sock)
         w.ready_line()
-        channel = w.connect("unix:" + sock)
-        stub = worker_pb2_grpc.WorkerServiceStub(channel)
+        stub = w.connect("unix:" + sock)
         stub.Load(worker_pb2.LoadRequest(dir=self.tmp), timeout=10)
         release = os.path.join(self.tmp, "release")
         os.mkfifo(release)
-        call = stub.Predict.future(request(text("x"), mode="block", release=release),
-                                   timeout=20)
+        answer = {}
+
+        def call():
+            try:
+                answer["out"] = stub.Predict(request(text("x"), mode="block", release=release),
+                                             timeout=20)
+            except Exception as exc:  # reported by the assertion below
+                answer["err"] = exc
+
+        caller = threading.Thread(target=call)
+        caller.start()
         w.wait_stderr("predict blocking")
-        # While the model is busy, health is still answered.
-        check = _health.check_stub(channel)
-        self.assertEqual(check(_health.HealthCheckRequest(), timeout=10).status,
-                         _health.SERVING)
         w.proc.send_signal(15)
-        w.wait_stderr("SIGTERM: draining")
         released = threading.Thread(target=lambda: open(release, "w").close())
         released.start()
-        self.assertEqual(call.result(timeout=20).output.text, "finished")
+        caller.join(20)
+        self.assertEqual(answer.get("out") and answer["out"].output.text, "finished", answer)
         released.join(10)
+        w.wait_stderr("SIGTERM: finishing the call in progress")
         # No second signal: the first one alone must end the process, with 0.
         self.assertEqual(w.proc.wait(timeout=20), 0)
         w.terminate()
@@ -287,19 +376,19 @@ class ShutdownTest(unittest.TestCase):
     def test_tcp_port_zero_reports_the_bound_port(self):
         w = self.start("tcp://127.0.0.1:0")
         line = w.ready_line()
-        prefix = "SWAPWIRE_WORKER|1|tcp|127.0.0.1:"
+        prefix = "SWAPWIRE_WORKER|2|tcp|127.0.0.1:"
         self.assertTrue(line.startswith(prefix), line)
         port = int(line[len(prefix):])
         self.assertGreater(port, 0)
-        stub = worker_pb2_grpc.WorkerServiceStub(w.connect("127.0.0.1:%d" % port))
+        stub = w.connect("127.0.0.1:%d" % port)
         self.assertEqual(stub.Info(worker_pb2.InfoRequest(), timeout=10).pid, w.proc.pid)
         self.assertEqual(w.terminate(), 0)
 
     def test_wrong_protocol_exits_non_zero(self):
         w = self.start("unix://" + os.path.join(self.tmp, "w.sock"),
-                       env={"SWAPWIRE_WORKER_PROTOCOL": "2"})
+                       env={"SWAPWIRE_WORKER_PROTOCOL": "1"})
         self.assertEqual(w.proc.wait(timeout=20), 1)
-        w.wait_stderr("speaks protocol 1")
+        w.wait_stderr("speaks protocol 2")
         self.assertEqual(w.terminate(), 1)
 
 

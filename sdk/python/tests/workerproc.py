@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-import grpc
+from swapwire.worker._client import Client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.dirname(HERE)
@@ -30,7 +30,7 @@ class WorkerProcess:
             full_env["PYTHONPATH"] = os.pathsep.join([SDK, HERE])
         else:
             full_env.pop("PYTHONPATH", None)
-        full_env["SWAPWIRE_WORKER_PROTOCOL"] = "1"
+        full_env["SWAPWIRE_WORKER_PROTOCOL"] = "2"
         full_env["PYTHONUNBUFFERED"] = "1"
         if addr is not None:
             full_env["SWAPWIRE_WORKER_ADDR"] = addr
@@ -59,8 +59,12 @@ class WorkerProcess:
         return line
 
     def connect(self, target):
-        self.channel = grpc.insecure_channel(target)
-        grpc.channel_ready_future(self.channel).result(timeout=READY_TIMEOUT)
+        """Returns a framed-protocol Client for unix:/path or host:port."""
+        if target.startswith("unix:"):
+            addr = "unix://" + target[len("unix:"):]
+        else:
+            addr = "tcp://" + target
+        self.channel = Client(addr, timeout=READY_TIMEOUT)
         return self.channel
 
     def wait_stderr(self, needle, timeout=READY_TIMEOUT):

@@ -23,6 +23,309 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Call is one request from the server to the worker.
+type Call struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the server and echoed in the Reply.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What to do.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Call_Info
+	//	*Call_Load
+	//	*Call_Unload
+	//	*Call_Predict
+	//	*Call_PredictBatch
+	Kind          isCall_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call) Reset() {
+	*x = Call{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call) ProtoMessage() {}
+
+func (x *Call) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call.ProtoReflect.Descriptor instead.
+func (*Call) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Call) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Call) GetKind() isCall_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Call) GetInfo() *InfoRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Call_Info); ok {
+			return x.Info
+		}
+	}
+	return nil
+}
+
+func (x *Call) GetLoad() *LoadRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Call_Load); ok {
+			return x.Load
+		}
+	}
+	return nil
+}
+
+func (x *Call) GetUnload() *UnloadRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Call_Unload); ok {
+			return x.Unload
+		}
+	}
+	return nil
+}
+
+func (x *Call) GetPredict() *PredictRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Call_Predict); ok {
+			return x.Predict
+		}
+	}
+	return nil
+}
+
+func (x *Call) GetPredictBatch() *PredictBatchRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Call_PredictBatch); ok {
+			return x.PredictBatch
+		}
+	}
+	return nil
+}
+
+type isCall_Kind interface {
+	isCall_Kind()
+}
+
+type Call_Info struct {
+	// Describe the worker.
+	Info *InfoRequest `protobuf:"bytes,2,opt,name=info,proto3,oneof"`
+}
+
+type Call_Load struct {
+	// Load a model version.
+	Load *LoadRequest `protobuf:"bytes,3,opt,name=load,proto3,oneof"`
+}
+
+type Call_Unload struct {
+	// Drop a model version.
+	Unload *UnloadRequest `protobuf:"bytes,4,opt,name=unload,proto3,oneof"`
+}
+
+type Call_Predict struct {
+	// Run one input.
+	Predict *PredictRequest `protobuf:"bytes,5,opt,name=predict,proto3,oneof"`
+}
+
+type Call_PredictBatch struct {
+	// Run many inputs at once. Workers that cannot batch answer UNIMPLEMENTED.
+	PredictBatch *PredictBatchRequest `protobuf:"bytes,6,opt,name=predict_batch,json=predictBatch,proto3,oneof"`
+}
+
+func (*Call_Info) isCall_Kind() {}
+
+func (*Call_Load) isCall_Kind() {}
+
+func (*Call_Unload) isCall_Kind() {}
+
+func (*Call_Predict) isCall_Kind() {}
+
+func (*Call_PredictBatch) isCall_Kind() {}
+
+// Reply is the worker's answer to one Call.
+type Reply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the Call, or 0 when the Call could not be parsed.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The failure; when set, kind is empty.
+	Error *v1.Error `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// The answer, of the kind of the Call.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Reply_Info
+	//	*Reply_Load
+	//	*Reply_Unload
+	//	*Reply_Predict
+	//	*Reply_PredictBatch
+	Kind          isReply_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reply) Reset() {
+	*x = Reply{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reply) ProtoMessage() {}
+
+func (x *Reply) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reply.ProtoReflect.Descriptor instead.
+func (*Reply) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Reply) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Reply) GetError() *v1.Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *Reply) GetKind() isReply_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Reply) GetInfo() *InfoResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*Reply_Info); ok {
+			return x.Info
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetLoad() *LoadResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*Reply_Load); ok {
+			return x.Load
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetUnload() *UnloadResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*Reply_Unload); ok {
+			return x.Unload
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetPredict() *PredictResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*Reply_Predict); ok {
+			return x.Predict
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetPredictBatch() *PredictBatchResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*Reply_PredictBatch); ok {
+			return x.PredictBatch
+		}
+	}
+	return nil
+}
+
+type isReply_Kind interface {
+	isReply_Kind()
+}
+
+type Reply_Info struct {
+	// The answer to info.
+	Info *InfoResponse `protobuf:"bytes,3,opt,name=info,proto3,oneof"`
+}
+
+type Reply_Load struct {
+	// The answer to load.
+	Load *LoadResponse `protobuf:"bytes,4,opt,name=load,proto3,oneof"`
+}
+
+type Reply_Unload struct {
+	// The answer to unload.
+	Unload *UnloadResponse `protobuf:"bytes,5,opt,name=unload,proto3,oneof"`
+}
+
+type Reply_Predict struct {
+	// The answer to predict.
+	Predict *PredictResponse `protobuf:"bytes,6,opt,name=predict,proto3,oneof"`
+}
+
+type Reply_PredictBatch struct {
+	// The answer to predict_batch.
+	PredictBatch *PredictBatchResponse `protobuf:"bytes,7,opt,name=predict_batch,json=predictBatch,proto3,oneof"`
+}
+
+func (*Reply_Info) isReply_Kind() {}
+
+func (*Reply_Load) isReply_Kind() {}
+
+func (*Reply_Unload) isReply_Kind() {}
+
+func (*Reply_Predict) isReply_Kind() {}
+
+func (*Reply_PredictBatch) isReply_Kind() {}
+
 // InfoRequest asks for Info.
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -32,7 +335,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +347,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +360,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{2}
 }
 
 // InfoResponse describes a worker.
@@ -72,14 +375,19 @@ type InfoResponse struct {
 	// Whether PredictBatch is implemented.
 	Batch bool `protobuf:"varint,4,opt,name=batch,proto3" json:"batch,omitempty"`
 	// A free-form runtime description, such as "python 3.11.2".
-	Runtime       string `protobuf:"bytes,5,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	Runtime string `protobuf:"bytes,5,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	// Whether the worker can hold several versions at once. A worker that
+	// cannot answers FAILED_PRECONDITION to a Load of a second version.
+	MultiVersion bool `protobuf:"varint,6,opt,name=multi_version,json=multiVersion,proto3" json:"multi_version,omitempty"`
+	// The versions it holds now.
+	Versions      []string `protobuf:"bytes,7,rep,name=versions,proto3" json:"versions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -91,7 +399,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -104,7 +412,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{1}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InfoResponse) GetPid() int64 {
@@ -142,18 +450,37 @@ func (x *InfoResponse) GetRuntime() string {
 	return ""
 }
 
-// LoadRequest loads a model.
+func (x *InfoResponse) GetMultiVersion() bool {
+	if x != nil {
+		return x.MultiVersion
+	}
+	return false
+}
+
+func (x *InfoResponse) GetVersions() []string {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// LoadRequest loads a model version.
 type LoadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The model version directory.
-	Dir           string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
+	Dir string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
+	// The name later calls use for this version. The server sends the
+	// directory again. Loading a version the worker holds replaces it only
+	// when the new load succeeds; a failed load leaves every held version as
+	// it was.
+	Version       string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +492,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,12 +505,19 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{2}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LoadRequest) GetDir() string {
 	if x != nil {
 		return x.Dir
+	}
+	return ""
+}
+
+func (x *LoadRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
 	}
 	return ""
 }
@@ -197,7 +531,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +543,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +556,90 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+}
+
+// UnloadRequest drops a version the worker holds.
+type UnloadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version, as in LoadRequest.
+	Version       string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnloadRequest) Reset() {
+	*x = UnloadRequest{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnloadRequest) ProtoMessage() {}
+
+func (x *UnloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnloadRequest.ProtoReflect.Descriptor instead.
+func (*UnloadRequest) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UnloadRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// UnloadResponse confirms an unload; unloading a version not held is not an error.
+type UnloadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnloadResponse) Reset() {
+	*x = UnloadResponse{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnloadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnloadResponse) ProtoMessage() {}
+
+func (x *UnloadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnloadResponse.ProtoReflect.Descriptor instead.
+func (*UnloadResponse) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
 // PredictRequest is one input.
@@ -231,14 +648,16 @@ type PredictRequest struct {
 	// The input.
 	Input *v1.Value `protobuf:"bytes,1,opt,name=input,proto3" json:"input,omitempty"`
 	// Options for the model.
-	Option        *structpb.Struct `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
+	Option *structpb.Struct `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
+	// The version it is for, as in LoadRequest; empty for the only one held.
+	Version       string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +669,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +682,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PredictRequest) GetInput() *v1.Value {
@@ -278,6 +697,13 @@ func (x *PredictRequest) GetOption() *structpb.Struct {
 		return x.Option
 	}
 	return nil
+}
+
+func (x *PredictRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 // PredictResponse is one answer.
@@ -295,7 +721,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +733,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +746,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PredictResponse) GetOutput() *v1.Value {
@@ -347,15 +773,17 @@ func (x *PredictResponse) GetOption() *structpb.Struct {
 // PredictBatchRequest is many inputs.
 type PredictBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The inputs, in order.
-	Items         []*PredictRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// The inputs, in order. Their version fields are ignored.
+	Items []*PredictRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// The version they are for, as in LoadRequest; empty for the only one held.
+	Version       string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PredictBatchRequest) Reset() {
 	*x = PredictBatchRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +795,7 @@ func (x *PredictBatchRequest) String() string {
 func (*PredictBatchRequest) ProtoMessage() {}
 
 func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +808,7 @@ func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchRequest.ProtoReflect.Descriptor instead.
 func (*PredictBatchRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PredictBatchRequest) GetItems() []*PredictRequest {
@@ -388,6 +816,13 @@ func (x *PredictBatchRequest) GetItems() []*PredictRequest {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *PredictBatchRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 // PredictBatchResponse is one result per input, in order.
@@ -401,7 +836,7 @@ type PredictBatchResponse struct {
 
 func (x *PredictBatchResponse) Reset() {
 	*x = PredictBatchResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +848,7 @@ func (x *PredictBatchResponse) String() string {
 func (*PredictBatchResponse) ProtoMessage() {}
 
 func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +861,7 @@ func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchResponse.ProtoReflect.Descriptor instead.
 func (*PredictBatchResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PredictBatchResponse) GetResults() []*BatchResult {
@@ -449,7 +884,7 @@ type BatchResult struct {
 
 func (x *BatchResult) Reset() {
 	*x = BatchResult{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +896,7 @@ func (x *BatchResult) String() string {
 func (*BatchResult) ProtoMessage() {}
 
 func (x *BatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +909,7 @@ func (x *BatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
 func (*BatchResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BatchResult) GetResponse() *PredictResponse {
@@ -495,37 +930,57 @@ var File_swapwire_worker_v1_worker_proto protoreflect.FileDescriptor
 
 const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\r\n" +
-	"\vInfoRequest\"\x9c\x01\n" +
+	"\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xd9\x02\n" +
+	"\x04Call\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x125\n" +
+	"\x04info\x18\x02 \x01(\v2\x1f.swapwire.worker.v1.InfoRequestH\x00R\x04info\x125\n" +
+	"\x04load\x18\x03 \x01(\v2\x1f.swapwire.worker.v1.LoadRequestH\x00R\x04load\x12;\n" +
+	"\x06unload\x18\x04 \x01(\v2!.swapwire.worker.v1.UnloadRequestH\x00R\x06unload\x12>\n" +
+	"\apredict\x18\x05 \x01(\v2\".swapwire.worker.v1.PredictRequestH\x00R\apredict\x12N\n" +
+	"\rpredict_batch\x18\x06 \x01(\v2'.swapwire.worker.v1.PredictBatchRequestH\x00R\fpredictBatchB\x06\n" +
+	"\x04kind\"\x89\x03\n" +
+	"\x05Reply\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12(\n" +
+	"\x05error\x18\x02 \x01(\v2\x12.swapwire.v1.ErrorR\x05error\x126\n" +
+	"\x04info\x18\x03 \x01(\v2 .swapwire.worker.v1.InfoResponseH\x00R\x04info\x126\n" +
+	"\x04load\x18\x04 \x01(\v2 .swapwire.worker.v1.LoadResponseH\x00R\x04load\x12<\n" +
+	"\x06unload\x18\x05 \x01(\v2\".swapwire.worker.v1.UnloadResponseH\x00R\x06unload\x12?\n" +
+	"\apredict\x18\x06 \x01(\v2#.swapwire.worker.v1.PredictResponseH\x00R\apredict\x12O\n" +
+	"\rpredict_batch\x18\a \x01(\v2(.swapwire.worker.v1.PredictBatchResponseH\x00R\fpredictBatchB\x06\n" +
+	"\x04kind\"\r\n" +
+	"\vInfoRequest\"\xdd\x01\n" +
 	"\fInfoResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\x05R\x0fprotocolVersion\x12\x1f\n" +
 	"\vinput_kinds\x18\x03 \x03(\tR\n" +
 	"inputKinds\x12\x14\n" +
 	"\x05batch\x18\x04 \x01(\bR\x05batch\x12\x18\n" +
-	"\aruntime\x18\x05 \x01(\tR\aruntime\"\x1f\n" +
+	"\aruntime\x18\x05 \x01(\tR\aruntime\x12#\n" +
+	"\rmulti_version\x18\x06 \x01(\bR\fmultiVersion\x12\x1a\n" +
+	"\bversions\x18\a \x03(\tR\bversions\"9\n" +
 	"\vLoadRequest\x12\x10\n" +
-	"\x03dir\x18\x01 \x01(\tR\x03dir\"\x0e\n" +
-	"\fLoadResponse\"k\n" +
+	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"\x0e\n" +
+	"\fLoadResponse\")\n" +
+	"\rUnloadRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\"\x10\n" +
+	"\x0eUnloadResponse\"\x85\x01\n" +
 	"\x0ePredictRequest\x12(\n" +
 	"\x05input\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x05input\x12/\n" +
-	"\x06option\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06option\"\x86\x01\n" +
+	"\x06option\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06option\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"\x86\x01\n" +
 	"\x0fPredictResponse\x12*\n" +
 	"\x06output\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x06output\x12\x16\n" +
 	"\x06scores\x18\x02 \x03(\x01R\x06scores\x12/\n" +
-	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"O\n" +
+	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"i\n" +
 	"\x13PredictBatchRequest\x128\n" +
-	"\x05items\x18\x01 \x03(\v2\".swapwire.worker.v1.PredictRequestR\x05items\"Q\n" +
+	"\x05items\x18\x01 \x03(\v2\".swapwire.worker.v1.PredictRequestR\x05items\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"Q\n" +
 	"\x14PredictBatchResponse\x129\n" +
 	"\aresults\x18\x01 \x03(\v2\x1f.swapwire.worker.v1.BatchResultR\aresults\"x\n" +
 	"\vBatchResult\x12?\n" +
 	"\bresponse\x18\x01 \x01(\v2#.swapwire.worker.v1.PredictResponseR\bresponse\x12(\n" +
-	"\x05error\x18\x02 \x01(\v2\x12.swapwire.v1.ErrorR\x05error2\xdc\x02\n" +
-	"\rWorkerService\x12I\n" +
-	"\x04Info\x12\x1f.swapwire.worker.v1.InfoRequest\x1a .swapwire.worker.v1.InfoResponse\x12I\n" +
-	"\x04Load\x12\x1f.swapwire.worker.v1.LoadRequest\x1a .swapwire.worker.v1.LoadResponse\x12R\n" +
-	"\aPredict\x12\".swapwire.worker.v1.PredictRequest\x1a#.swapwire.worker.v1.PredictResponse\x12a\n" +
-	"\fPredictBatch\x12'.swapwire.worker.v1.PredictBatchRequest\x1a(.swapwire.worker.v1.PredictBatchResponseB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3"
+	"\x05error\x18\x02 \x01(\v2\x12.swapwire.v1.ErrorR\x05errorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3"
 
 var (
 	file_swapwire_worker_v1_worker_proto_rawDescOnce sync.Once
@@ -539,43 +994,50 @@ func file_swapwire_worker_v1_worker_proto_rawDescGZIP() []byte {
 	return file_swapwire_worker_v1_worker_proto_rawDescData
 }
 
-var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_swapwire_worker_v1_worker_proto_goTypes = []any{
-	(*InfoRequest)(nil),          // 0: swapwire.worker.v1.InfoRequest
-	(*InfoResponse)(nil),         // 1: swapwire.worker.v1.InfoResponse
-	(*LoadRequest)(nil),          // 2: swapwire.worker.v1.LoadRequest
-	(*LoadResponse)(nil),         // 3: swapwire.worker.v1.LoadResponse
-	(*PredictRequest)(nil),       // 4: swapwire.worker.v1.PredictRequest
-	(*PredictResponse)(nil),      // 5: swapwire.worker.v1.PredictResponse
-	(*PredictBatchRequest)(nil),  // 6: swapwire.worker.v1.PredictBatchRequest
-	(*PredictBatchResponse)(nil), // 7: swapwire.worker.v1.PredictBatchResponse
-	(*BatchResult)(nil),          // 8: swapwire.worker.v1.BatchResult
-	(*v1.Value)(nil),             // 9: swapwire.v1.Value
-	(*structpb.Struct)(nil),      // 10: google.protobuf.Struct
-	(*v1.Error)(nil),             // 11: swapwire.v1.Error
+	(*Call)(nil),                 // 0: swapwire.worker.v1.Call
+	(*Reply)(nil),                // 1: swapwire.worker.v1.Reply
+	(*InfoRequest)(nil),          // 2: swapwire.worker.v1.InfoRequest
+	(*InfoResponse)(nil),         // 3: swapwire.worker.v1.InfoResponse
+	(*LoadRequest)(nil),          // 4: swapwire.worker.v1.LoadRequest
+	(*LoadResponse)(nil),         // 5: swapwire.worker.v1.LoadResponse
+	(*UnloadRequest)(nil),        // 6: swapwire.worker.v1.UnloadRequest
+	(*UnloadResponse)(nil),       // 7: swapwire.worker.v1.UnloadResponse
+	(*PredictRequest)(nil),       // 8: swapwire.worker.v1.PredictRequest
+	(*PredictResponse)(nil),      // 9: swapwire.worker.v1.PredictResponse
+	(*PredictBatchRequest)(nil),  // 10: swapwire.worker.v1.PredictBatchRequest
+	(*PredictBatchResponse)(nil), // 11: swapwire.worker.v1.PredictBatchResponse
+	(*BatchResult)(nil),          // 12: swapwire.worker.v1.BatchResult
+	(*v1.Error)(nil),             // 13: swapwire.v1.Error
+	(*v1.Value)(nil),             // 14: swapwire.v1.Value
+	(*structpb.Struct)(nil),      // 15: google.protobuf.Struct
 }
 var file_swapwire_worker_v1_worker_proto_depIdxs = []int32{
-	9,  // 0: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
-	10, // 1: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
-	9,  // 2: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
-	10, // 3: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
-	4,  // 4: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
-	8,  // 5: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
-	5,  // 6: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
-	11, // 7: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
-	0,  // 8: swapwire.worker.v1.WorkerService.Info:input_type -> swapwire.worker.v1.InfoRequest
-	2,  // 9: swapwire.worker.v1.WorkerService.Load:input_type -> swapwire.worker.v1.LoadRequest
-	4,  // 10: swapwire.worker.v1.WorkerService.Predict:input_type -> swapwire.worker.v1.PredictRequest
-	6,  // 11: swapwire.worker.v1.WorkerService.PredictBatch:input_type -> swapwire.worker.v1.PredictBatchRequest
-	1,  // 12: swapwire.worker.v1.WorkerService.Info:output_type -> swapwire.worker.v1.InfoResponse
-	3,  // 13: swapwire.worker.v1.WorkerService.Load:output_type -> swapwire.worker.v1.LoadResponse
-	5,  // 14: swapwire.worker.v1.WorkerService.Predict:output_type -> swapwire.worker.v1.PredictResponse
-	7,  // 15: swapwire.worker.v1.WorkerService.PredictBatch:output_type -> swapwire.worker.v1.PredictBatchResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	2,  // 0: swapwire.worker.v1.Call.info:type_name -> swapwire.worker.v1.InfoRequest
+	4,  // 1: swapwire.worker.v1.Call.load:type_name -> swapwire.worker.v1.LoadRequest
+	6,  // 2: swapwire.worker.v1.Call.unload:type_name -> swapwire.worker.v1.UnloadRequest
+	8,  // 3: swapwire.worker.v1.Call.predict:type_name -> swapwire.worker.v1.PredictRequest
+	10, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
+	13, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
+	3,  // 6: swapwire.worker.v1.Reply.info:type_name -> swapwire.worker.v1.InfoResponse
+	5,  // 7: swapwire.worker.v1.Reply.load:type_name -> swapwire.worker.v1.LoadResponse
+	7,  // 8: swapwire.worker.v1.Reply.unload:type_name -> swapwire.worker.v1.UnloadResponse
+	9,  // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
+	11, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
+	14, // 11: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
+	15, // 12: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
+	14, // 13: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
+	15, // 14: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
+	8,  // 15: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
+	12, // 16: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
+	9,  // 17: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
+	13, // 18: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_worker_v1_worker_proto_init() }
@@ -583,15 +1045,29 @@ func file_swapwire_worker_v1_worker_proto_init() {
 	if File_swapwire_worker_v1_worker_proto != nil {
 		return
 	}
+	file_swapwire_worker_v1_worker_proto_msgTypes[0].OneofWrappers = []any{
+		(*Call_Info)(nil),
+		(*Call_Load)(nil),
+		(*Call_Unload)(nil),
+		(*Call_Predict)(nil),
+		(*Call_PredictBatch)(nil),
+	}
+	file_swapwire_worker_v1_worker_proto_msgTypes[1].OneofWrappers = []any{
+		(*Reply_Info)(nil),
+		(*Reply_Load)(nil),
+		(*Reply_Unload)(nil),
+		(*Reply_Predict)(nil),
+		(*Reply_PredictBatch)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_worker_v1_worker_proto_rawDesc), len(file_swapwire_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_swapwire_worker_v1_worker_proto_goTypes,
 		DependencyIndexes: file_swapwire_worker_v1_worker_proto_depIdxs,

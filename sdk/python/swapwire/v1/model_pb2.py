@@ -24,7 +24,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/v1/model.proto',
   package='swapwire.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x9d\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"4\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
+  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x9d\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"B\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04wait\x18\x03 \x01(\x08\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,google_dot_protobuf_dot_timestamp__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -65,8 +65,8 @@ _VERSIONSTATE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2532,
-  serialized_end=2741,
+  serialized_start=2546,
+  serialized_end=2755,
 )
 _sym_db.RegisterEnumDescriptor(_VERSIONSTATE)
 
@@ -530,6 +530,13 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='wait', full_name='swapwire.v1.SwitchModelRequest.wait', index=2,
+      number=3, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -543,7 +550,7 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=1076,
-  serialized_end=1128,
+  serialized_end=1142,
 )
 
 
@@ -573,8 +580,8 @@ _SWITCHMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1130,
-  serialized_end=1193,
+  serialized_start=1144,
+  serialized_end=1207,
 )
 
 
@@ -618,8 +625,8 @@ _SETLABELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1195,
-  serialized_end=1259,
+  serialized_start=1209,
+  serialized_end=1273,
 )
 
 
@@ -649,8 +656,8 @@ _SETLABELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1261,
-  serialized_end=1321,
+  serialized_start=1275,
+  serialized_end=1335,
 )
 
 
@@ -687,8 +694,8 @@ _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1323,
-  serialized_end=1404,
+  serialized_start=1337,
+  serialized_end=1418,
 )
 
 
@@ -718,8 +725,8 @@ _SPLITTRAFFICRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1406,
-  serialized_end=1470,
+  serialized_start=1420,
+  serialized_end=1484,
 )
 
 
@@ -749,8 +756,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1472,
-  serialized_end=1504,
+  serialized_start=1486,
+  serialized_end=1518,
 )
 
 
@@ -787,8 +794,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1506,
-  serialized_end=1566,
+  serialized_start=1520,
+  serialized_end=1580,
 )
 
 
@@ -825,8 +832,8 @@ _DELETEVERSIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1568,
-  serialized_end=1622,
+  serialized_start=1582,
+  serialized_end=1636,
 )
 
 
@@ -849,8 +856,8 @@ _DELETEVERSIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1624,
-  serialized_end=1647,
+  serialized_start=1638,
+  serialized_end=1661,
 )
 
 
@@ -890,8 +897,8 @@ _EVALUATEMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.EvaluateModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1650,
-  serialized_end=1778,
+  serialized_start=1664,
+  serialized_end=1792,
 )
 
 
@@ -935,8 +942,8 @@ _EVALUATIONHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1780,
-  serialized_end=1847,
+  serialized_start=1794,
+  serialized_end=1861,
 )
 
 
@@ -980,8 +987,8 @@ _LABELLEDEXAMPLE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1850,
-  serialized_end=1978,
+  serialized_start=1864,
+  serialized_end=1992,
 )
 
 
@@ -1060,8 +1067,8 @@ _EVALUATEMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1981,
-  serialized_end=2225,
+  serialized_start=1995,
+  serialized_end=2239,
 )
 
 
@@ -1119,8 +1126,8 @@ _LABELMETRICS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2227,
-  serialized_end=2320,
+  serialized_start=2241,
+  serialized_end=2334,
 )
 
 
@@ -1157,8 +1164,8 @@ _CONFUSIONMATRIX = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2322,
-  serialized_end=2396,
+  serialized_start=2336,
+  serialized_end=2410,
 )
 
 
@@ -1188,8 +1195,8 @@ _CONFUSIONROW = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2398,
-  serialized_end=2428,
+  serialized_start=2412,
+  serialized_end=2442,
 )
 
 
@@ -1247,8 +1254,8 @@ _EXAMPLERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2430,
-  serialized_end=2529,
+  serialized_start=2444,
+  serialized_end=2543,
 )
 
 _LISTMODELSRESPONSE.fields_by_name['models'].message_type = _MODELSTATUS
@@ -1516,8 +1523,8 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2744,
-  serialized_end=3412,
+  serialized_start=2758,
+  serialized_end=3426,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListModels',

@@ -20,6 +20,11 @@ input; an item may be an exception to fail only that item. ValueError,
 TypeError and KeyError become INVALID_ARGUMENT, Error carries its own code,
 any other exception INTERNAL; the worker keeps running.
 
+Given a class, serve makes one instance per model version it loads, so a
+worker attached to Swapwire holds several versions at once; a failed load
+keeps every version already held. Calls are answered one at a time on the
+main thread, over the framed worker protocol (version 2, see worker.proto).
+
 Generated protocol stubs live in swapwire.worker.v1 and swapwire.v1.
 """
 

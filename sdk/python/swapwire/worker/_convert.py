@@ -189,6 +189,20 @@ def scores_from(score):
                     % type(score).__name__)
 
 
+def _fill_scores(repeated, score):
+    """Fills a repeated double field from a score, in bulk when it can."""
+    tolist = getattr(score, "tolist", None)
+    if callable(tolist) and not isinstance(score, (list, tuple)):
+        score = tolist()  # a numpy array (or scalar) in one C call
+    if isinstance(score, list):
+        try:
+            repeated.extend(score)  # one C loop over Python floats
+            return
+        except (TypeError, ValueError):
+            del repeated[:]
+    repeated.extend(scores_from(score))
+
+
 def _jsonable(x):
     x = _plain(x)
     if isinstance(x, dict):
@@ -214,12 +228,18 @@ def fill_option(struct, option):
     struct.update(option)
 
 
-def response_from_result(result):
-    """Returns the worker PredictResponse for a model's result; TypeError when malformed."""
+def fill_response(response, result):
+    """Fills a worker PredictResponse from a model's result; TypeError when malformed."""
     label, score, option = split_result(result)
-    response = worker_pb2.PredictResponse()
     response.output.CopyFrom(value_from_label(label))
-    response.scores.extend(scores_from(score))
+    if score is not None:
+        _fill_scores(response.scores, score)
     if option is not None:
         fill_option(response.option, option)
+
+
+def response_from_result(result):
+    """Returns the worker PredictResponse for a model's result; TypeError when malformed."""
+    response = worker_pb2.PredictResponse()
+    fill_response(response, result)
     return response

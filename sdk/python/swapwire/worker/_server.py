@@ -1,29 +1,45 @@
-"""The worker gRPC server: WorkerService and grpc.health.v1 around a model."""
+"""The worker server: the framed worker protocol (version 2) around a model.
+
+Each frame is a 4-byte big-endian length and a protobuf message: a Call
+from the Swapwire server, a Reply from the worker (see worker.proto). The
+worker answers one Call at a time, on the main thread, over every
+connection it has: no thread pool, no gRPC server, so a request costs a few
+syscalls and the protobuf parse on top of the model.
+"""
 
 import logging
 import os
 import platform
+import selectors
 import signal
+import socket
 import stat
+import struct
 import sys
-import threading
 import traceback
-from concurrent import futures
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from swapwire.worker import _convert, _health
-from swapwire.worker.v1 import worker_pb2, worker_pb2_grpc
+from swapwire.worker import _convert
+from swapwire.worker.v1 import worker_pb2
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 ENV_PROTOCOL = "SWAPWIRE_WORKER_PROTOCOL"
 ENV_ADDR = "SWAPWIRE_WORKER_ADDR"
 READY_PREFIX = "SWAPWIRE_WORKER"
-WORKER_SERVICE = "swapwire.worker.v1.WorkerService"
 
-# Bigger than grpcio's 4 MiB default: batches of images add up.
+# Batches of images add up.
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
+# Kept for the signature of serve(); a stopping worker finishes the call it
+# runs, on its main thread, and exits.
 DEFAULT_GRACE_SECONDS = 30.0
+# How long the rest of a frame may take to arrive once it started, and a
+# reply to be taken; a peer that stalls longer loses its connection, so it
+# cannot hold the main thread.
+DEFAULT_IO_TIMEOUT_SECONDS = 30.0
+_HEADER = struct.Struct(">I")
+_RECV_BYTES = 64 << 10
 
 log = logging.getLogger("swapwire.worker")
 
@@ -74,98 +90,151 @@ def _last_line(exc):
     return lines[-1].strip() if lines else type(exc).__name__
 
 
-class _Servicer(worker_pb2_grpc.WorkerServiceServicer):
-    def __init__(self, model, health):
-        self._model = model
-        self._health = health
-        # The protocol sends one request at a time; the lock makes sure the
-        # model never sees two even if a client sends more.
-        self._lock = threading.Lock()
-        self._loaded = False
-        self._batch = callable(getattr(model, "predict_batch", None))
+def _code_number(code):
+    return code.value[0]
 
-    def Info(self, request, context):
-        kinds = getattr(self._model, "input_kinds", None) or []
+
+class _Models:
+    """The versions a worker holds, each its own model instance.
+
+    Given a class, the worker makes one instance per version, so an attached
+    worker can load version 2 beside version 1. Given an instance, it holds
+    one version at a time and says so in Info.
+    """
+
+    def __init__(self, model):
+        if isinstance(model, type):
+            self._factory, template = model, None
+        else:
+            self._factory, template = None, model
+        probe = template if template is not None else model
+        for name in ("load", "predict"):
+            if not callable(getattr(probe, name, None)):
+                raise TypeError("model %s has no %s method" % (getattr(probe, "__name__", type(probe).__name__), name))
+        self._instance = template
+        self.batch = callable(getattr(probe, "predict_batch", None))
+        self.input_kinds = list(getattr(probe, "input_kinds", None) or [])
+        self.held = {}  # version -> model instance
+
+    def info(self):
         return worker_pb2.InfoResponse(
             pid=os.getpid(),
             protocol_version=PROTOCOL_VERSION,
-            input_kinds=list(kinds),
-            batch=self._batch,
+            input_kinds=self.input_kinds,
+            batch=self.batch,
             runtime="python " + platform.python_version(),
+            multi_version=self._factory is not None,
+            versions=sorted(self.held),
         )
 
-    def Load(self, request, context):
-        with self._lock:
-            self._loaded = False
-            self._health.set_all(_health.NOT_SERVING)
-            try:
-                self._model.load(request.dir)
-            except Exception as exc:  # the worker lives; the server sees the status
-                log.error("load %s failed:\n%s", request.dir, traceback.format_exc())
-                code = exc.code if isinstance(exc, Error) else grpc.StatusCode.FAILED_PRECONDITION
-                context.abort(code, "load %s: %s" % (request.dir, _last_line(exc)))
-            self._loaded = True
-            self._health.set_all(_health.SERVING)
-            log.info("loaded %s", request.dir)
-            return worker_pb2.LoadResponse()
+    def load(self, request):
+        version = request.version
+        if self._factory is None:
+            if self.held and version not in self.held:
+                raise Error(grpc.StatusCode.FAILED_PRECONDITION,
+                            "this worker holds one version at a time (it serves %s; give serve() the "
+                            "model class rather than an instance to hold several)" % next(iter(self.held)))
+            instance = self._instance
+        else:
+            instance = self._factory()
+        try:
+            instance.load(request.dir)
+        except Exception as exc:  # the worker lives, and keeps what it holds
+            log.error("load %s failed:\n%s", request.dir, traceback.format_exc())
+            code = exc.code if isinstance(exc, Error) else grpc.StatusCode.FAILED_PRECONDITION
+            raise Error(code, "load %s: %s" % (request.dir, _last_line(exc)))
+        old = self.held.get(version)
+        self.held[version] = instance
+        if old is not None and old is not instance:
+            _close(old)
+        log.info("loaded %s", request.dir)
 
-    def _require_loaded(self, context):
-        if not self._loaded:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no model loaded: call Load first")
+    def unload(self, request):
+        instance = self.held.pop(request.version, None)
+        if instance is not None:
+            if instance is not self._instance:
+                _close(instance)
+            log.info("unloaded %s", request.version or "the model")
 
-    def Predict(self, request, context):
-        with self._lock:
-            self._require_loaded(context)
-            try:
-                value = _convert.input_from_value(request.input)
-                option = _convert.option_from_struct(request.option, request.HasField("option"))
-                result = self._model.predict(value, option)
-            except Exception as exc:
-                code, message = status_of(exc)
-                if code is grpc.StatusCode.INTERNAL:
-                    log.error("predict failed:\n%s", traceback.format_exc())
-                context.abort(code, message)
-            try:
-                return _convert.response_from_result(result)
-            except Exception as exc:
-                context.abort(grpc.StatusCode.INTERNAL, "bad predict result: %s" % exc)
+    def get(self, version):
+        if version:
+            instance = self.held.get(version)
+            if instance is None:
+                raise Error(grpc.StatusCode.FAILED_PRECONDITION,
+                            "version %s is not loaded: call Load first" % version)
+            return instance
+        if len(self.held) == 1:
+            return next(iter(self.held.values()))
+        if not self.held:
+            raise Error(grpc.StatusCode.FAILED_PRECONDITION, "no model loaded: call Load first")
+        raise Error(grpc.StatusCode.FAILED_PRECONDITION,
+                    "%d versions are loaded; the request must name one" % len(self.held))
 
-    def PredictBatch(self, request, context):
-        if not self._batch:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "the model has no predict_batch")
-        with self._lock:
-            self._require_loaded(context)
-            n = len(request.items)
-            results = [None] * n
-            inputs, options, index = [], [], []
-            for i, item in enumerate(request.items):
-                try:
-                    inputs.append(_convert.input_from_value(item.input))
-                except ValueError as exc:
-                    results[i] = _error_result(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-                    continue
-                options.append(_convert.option_from_struct(item.option, item.HasField("option")))
-                index.append(i)
-            if index:
-                try:
-                    outputs = list(self._model.predict_batch(inputs, options))
-                except Exception as exc:
-                    code, message = status_of(exc)
-                    if code is grpc.StatusCode.INTERNAL:
-                        log.error("predict_batch failed:\n%s", traceback.format_exc())
-                    context.abort(code, message)
-                if len(outputs) != len(inputs):
-                    context.abort(grpc.StatusCode.INTERNAL,
-                                  "predict_batch returned %d results for %d inputs"
-                                  % (len(outputs), len(inputs)))
-                for i, out in zip(index, outputs):
-                    results[i] = _batch_result(out)
-            return worker_pb2.PredictBatchResponse(results=results)
+    def close(self):
+        for instance in self.held.values():
+            _close(instance)
+        self.held.clear()
+        if self._instance is not None:
+            _close(self._instance)
+
+
+def _close(instance):
+    close = getattr(instance, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            log.error("close failed:\n%s", traceback.format_exc())
+
+
+def _predict(models, request):
+    model = models.get(request.version)
+    try:
+        value = _convert.input_from_value(request.input)
+        option = _convert.option_from_struct(request.option, request.HasField("option"))
+        result = model.predict(value, option)
+    except Exception as exc:
+        code, message = status_of(exc)
+        if code is grpc.StatusCode.INTERNAL:
+            log.error("predict failed:\n%s", traceback.format_exc())
+        raise Error(code, message)
+    return result
+
+
+def _predict_batch(models, request, out):
+    if not models.batch:
+        raise Error(grpc.StatusCode.UNIMPLEMENTED, "the model has no predict_batch")
+    model = models.get(request.version)
+    n = len(request.items)
+    results = [None] * n
+    inputs, options, index = [], [], []
+    for i, item in enumerate(request.items):
+        try:
+            inputs.append(_convert.input_from_value(item.input))
+        except ValueError as exc:
+            results[i] = _error_result(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            continue
+        options.append(_convert.option_from_struct(item.option, item.HasField("option")))
+        index.append(i)
+    if index:
+        try:
+            outputs = list(model.predict_batch(inputs, options))
+        except Exception as exc:
+            code, message = status_of(exc)
+            if code is grpc.StatusCode.INTERNAL:
+                log.error("predict_batch failed:\n%s", traceback.format_exc())
+            raise Error(code, message)
+        if len(outputs) != len(inputs):
+            raise Error(grpc.StatusCode.INTERNAL, "predict_batch returned %d results for %d inputs"
+                        % (len(outputs), len(inputs)))
+        for i, result in zip(index, outputs):
+            results[i] = _batch_result(result)
+    out.results.extend(results)
 
 
 def _error_result(code, message):
     r = worker_pb2.BatchResult()
-    r.error.code = code.value[0]
+    r.error.code = _code_number(code)
     r.error.message = message
     return r
 
@@ -173,25 +242,62 @@ def _error_result(code, message):
 def _batch_result(out):
     if isinstance(out, BaseException):
         return _error_result(*status_of(out))
+    r = worker_pb2.BatchResult()
     try:
-        return worker_pb2.BatchResult(response=_convert.response_from_result(out))
+        _convert.fill_response(r.response, out)
     except Exception as exc:
         return _error_result(grpc.StatusCode.INTERNAL, "bad predict result: %s" % exc)
+    return r
+
+
+def handle(models, call):
+    """Runs one Call and returns its Reply."""
+    reply = worker_pb2.Reply(id=call.id)
+    kind = call.WhichOneof("kind")
+    try:
+        if kind == "predict":
+            result = _predict(models, call.predict)
+            try:
+                _convert.fill_response(reply.predict, result)
+            except Exception as exc:
+                raise Error(grpc.StatusCode.INTERNAL, "bad predict result: %s" % exc)
+        elif kind == "predict_batch":
+            _predict_batch(models, call.predict_batch, reply.predict_batch)
+        elif kind == "info":
+            reply.info.CopyFrom(models.info())
+        elif kind == "load":
+            models.load(call.load)
+            reply.load.SetInParent()
+        elif kind == "unload":
+            models.unload(call.unload)
+            reply.unload.SetInParent()
+        else:
+            raise Error(grpc.StatusCode.UNIMPLEMENTED, "unknown call %r" % kind)
+    except Error as exc:
+        reply = error_reply(call.id, exc.code, exc.message)
+    return reply
+
+
+def error_reply(call_id, code, message):
+    reply = worker_pb2.Reply(id=call_id)
+    reply.error.code = _code_number(code)
+    reply.error.message = message
+    return reply
 
 
 def parse_addr(addr):
-    """Returns (scheme, where, grpc_target) for unix:///path or tcp://host:port."""
+    """Returns (scheme, where) for unix:///path or tcp://host:port."""
     if addr.startswith("unix://"):
         path = addr[len("unix://"):]
         if not path.startswith("/"):
             raise ValueError("worker address %r: want unix:///absolute/path" % addr)
-        return "unix", path, "unix:" + path
+        return "unix", path
     if addr.startswith("tcp://"):
         hostport = addr[len("tcp://"):]
         host, sep, port = hostport.rpartition(":")
         if not sep or not host or not port.isdigit():
             raise ValueError("worker address %r: want tcp://host:port" % addr)
-        return "tcp", hostport, hostport
+        return "tcp", hostport
     raise ValueError("worker address %r: want unix:///path or tcp://host:port" % addr)
 
 
@@ -203,76 +309,181 @@ def _remove_stale_socket(path):
         pass
 
 
-class Worker:
-    """A started worker server. serve() is the usual way to run one."""
+class _Conn:
+    """One connection: a receive buffer and the frames in it."""
 
-    def __init__(self, model, addr, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES):
-        if isinstance(model, type):
-            model = model()
-        for name in ("load", "predict"):
-            if not callable(getattr(model, name, None)):
-                raise TypeError("model %s has no %s method" % (type(model).__name__, name))
+    __slots__ = ("sock", "buf")
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+
+    def fill(self, n):
+        """Reads until the buffer holds n bytes; False at end of stream."""
+        while len(self.buf) < n:
+            chunk = self.sock.recv(max(_RECV_BYTES, n - len(self.buf)))
+            if not chunk:
+                return False
+            self.buf += chunk
+        return True
+
+    def skip(self, n):
+        """Drops n bytes of the stream (an oversize frame); False at end of stream."""
+        while n > 0:
+            if not self.buf:
+                chunk = self.sock.recv(min(_RECV_BYTES, n))
+                if not chunk:
+                    return False
+                self.buf += chunk
+            k = min(n, len(self.buf))
+            del self.buf[:k]
+            n -= k
+        return True
+
+
+class Worker:
+    """A listening worker. serve() is the usual way to run one.
+
+    serve_forever() answers calls on the calling thread until stop() (or a
+    signal handler calling it) and then returns.
+    """
+
+    def __init__(self, model, addr, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+                 io_timeout=DEFAULT_IO_TIMEOUT_SECONDS):
+        self.models = _Models(model)
         self.model = model
-        self.scheme, where, target = parse_addr(addr)
-        self.health = _health.Health(["", WORKER_SERVICE])
-        # Three threads: the model runs on one at a time (see _Servicer), so
-        # health checks are answered while a prediction runs.
-        self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="swapwire-worker"),
-            options=[("grpc.max_receive_message_length", max_message_bytes),
-                     ("grpc.max_send_message_length", max_message_bytes),
-                     ("grpc.so_reuseport", 0)])
-        worker_pb2_grpc.add_WorkerServiceServicer_to_server(
-            _Servicer(model, self.health), self.server)
-        self.server.add_generic_rpc_handlers((self.health.handler(),))
+        self.max_message_bytes = max_message_bytes
+        self.io_timeout = io_timeout
+        self.scheme, where = parse_addr(addr)
         self._socket_path = None
         if self.scheme == "unix":
             _remove_stale_socket(where)
+            lis = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            lis.bind(where)
             self._socket_path = where
-        port = self.server.add_insecure_port(target)
-        if self.scheme == "tcp":
-            if port == 0:
-                raise OSError("cannot listen on %s" % where)
-            where = "%s:%d" % (where.rpartition(":")[0], port)
+        else:
+            host, _, port = where.rpartition(":")
+            host = host.strip("[]")
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            lis = socket.socket(family, socket.SOCK_STREAM)
+            lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lis.bind((host, int(port)))
+            where = "%s:%d" % (where.rpartition(":")[0], lis.getsockname()[1])
+        lis.listen(16)
         self.where = where
-        self._stopping = threading.Event()
+        self._lis = lis
+        self._stopping = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
 
     def ready_line(self):
         return "%s|%d|%s|%s" % (READY_PREFIX, PROTOCOL_VERSION, self.scheme, self.where)
 
-    def start(self):
-        self.server.start()
+    def stop(self):
+        """Makes serve_forever return once the call it runs (if any) is answered.
 
-    def stop(self, grace=DEFAULT_GRACE_SECONDS):
-        """Stops accepting requests and lets the in-flight one finish within grace seconds."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        self.health.set_all(_health.NOT_SERVING)
-        self.server.stop(grace)
+        Safe to call from a signal handler.
+        """
+        self._stopping = True
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
 
-    def wait(self):
-        self.server.wait_for_termination()
-        if self._socket_path:
-            try:
-                os.unlink(self._socket_path)
-            except OSError:
-                pass
-        close = getattr(self.model, "close", None)
-        if callable(close):
-            close()
+    def serve_forever(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self._lis, selectors.EVENT_READ, None)
+        sel.register(self._wake_r, selectors.EVENT_READ, False)
+        try:
+            while not self._stopping:
+                for key, _ in sel.select():
+                    if key.data is None:
+                        sock, _ = self._lis.accept()
+                        sock.settimeout(self.io_timeout)
+                        if sock.family != socket.AF_UNIX:
+                            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        sel.register(sock, selectors.EVENT_READ, _Conn(sock))
+                    elif key.data is False:
+                        try:
+                            self._wake_r.recv(64)
+                        except OSError:
+                            pass
+                    elif not self._serve_one(key.data):
+                        sel.unregister(key.fileobj)
+                        key.fileobj.close()
+                    if self._stopping:
+                        break
+        finally:
+            for key in list(sel.get_map().values()):
+                if key.data not in (None, False):
+                    key.fileobj.close()
+            sel.close()
+            self._lis.close()
+            self._wake_r.close()
+            self._wake_w.close()
+            if self._socket_path:
+                try:
+                    os.unlink(self._socket_path)
+                except OSError:
+                    pass
+            self.models.close()
+
+    def _serve_one(self, conn):
+        """Answers the next Call of conn; False when the connection ends."""
+        try:
+            if not conn.fill(4):
+                return False
+            (n,) = _HEADER.unpack_from(conn.buf)
+            del conn.buf[:4]
+            if n > self.max_message_bytes:
+                if not conn.skip(n):
+                    return False
+                reply = error_reply(0, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                    "the call is %d bytes, over the worker's limit of %d"
+                                    % (n, self.max_message_bytes))
+            else:
+                if not conn.fill(n):
+                    return False
+                payload = bytes(conn.buf[:n])
+                del conn.buf[:n]
+                reply = self._answer(payload)
+            data = reply.SerializeToString()
+            conn.sock.sendall(_HEADER.pack(len(data)) + data)
+            return True
+        except OSError:  # a closed, reset or stalled (socket.timeout) peer
+            return False
+
+    def _answer(self, payload):
+        try:
+            call = worker_pb2.Call.FromString(payload)
+        except (DecodeError, RecursionError) as exc:
+            return error_reply(0, grpc.StatusCode.INVALID_ARGUMENT,
+                               "the call does not parse (an option nested too deep?): %s" % exc)
+        reply = handle(self.models, call)
+        data_len = reply.ByteSize()
+        if data_len > self.max_message_bytes:
+            return error_reply(call.id, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                               "the reply is %d bytes, over the worker's limit of %d"
+                               % (data_len, self.max_message_bytes))
+        return reply
 
 
 def serve(model, addr=None, grace=DEFAULT_GRACE_SECONDS,
           max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES):
     """Serves model as a Swapwire worker until SIGTERM or SIGINT, then returns.
 
-    model is an instance or a class with load(path) and predict(input, option),
-    and optionally predict_batch(inputs, options), input_kinds and close().
-    addr defaults to $SWAPWIRE_WORKER_ADDR: unix:///path.sock or tcp://host:port
-    (port 0 picks a free port). Once serving, it prints the ready line
-    SWAPWIRE_WORKER|1|unix|/path.sock (or ...|tcp|host:port) on stdout. Anything
-    the model prints afterwards goes to stderr, so stdout stays the protocol's.
+    model is a class (or an instance) with load(path) and predict(input,
+    option), and optionally predict_batch(inputs, options), input_kinds and
+    close(). Given a class, the worker makes one instance per loaded version
+    and can hold several versions at once (attach mode); given an instance,
+    it holds one. addr defaults to $SWAPWIRE_WORKER_ADDR: unix:///path.sock
+    or tcp://host:port (port 0 picks a free port). Once listening, it prints
+    the ready line SWAPWIRE_WORKER|2|unix|/path.sock (or ...|tcp|host:port)
+    on stdout. Anything the model prints afterwards goes to stderr, so stdout
+    stays the protocol's. Calls are answered one at a time on the calling
+    (main) thread; on SIGTERM the call in progress is answered and serve
+    returns. grace is accepted for compatibility and unused.
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
@@ -292,18 +503,17 @@ def serve(model, addr=None, grace=DEFAULT_GRACE_SECONDS,
     worker = Worker(model, addr, max_message_bytes=max_message_bytes)
 
     def on_signal(signum, frame):
-        log.info("%s: draining and stopping", signal.Signals(signum).name)
-        worker.stop(grace)
+        log.info("%s: finishing the call in progress and stopping", signal.Signals(signum).name)
+        worker.stop()
 
     # The handlers stay installed after a signal stopped the worker, so that
     # a second SIGTERM while the process exits cannot turn exit 0 into death
     # by signal.
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        worker.start()
         protocol_out.write(worker.ready_line() + "\n")
         protocol_out.flush()
-        worker.wait()
+        worker.serve_forever()
     except BaseException:
         for s, h in previous.items():
             signal.signal(s, h)

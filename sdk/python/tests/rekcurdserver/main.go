@@ -202,7 +202,7 @@ func run(root, listen string, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := []serving.Option{
+	opts := []serving.ServerOption{
 		serving.WithName("rekcurd-test"), serving.WithServiceLevel("staging"), serving.WithLogger(log),
 		serving.WithModels(models...), serving.WithDefaultModel("string"),
 	}

@@ -22,11 +22,156 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/worker/v1/worker.proto',
   package='swapwire.worker.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\r\n\x0bInfoRequest\"j\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\"\x1a\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\"\x0e\n\x0cLoadResponse\"\\\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"H\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error2\xdc\x02\n\rWorkerService\x12I\n\x04Info\x12\x1f.swapwire.worker.v1.InfoRequest\x1a .swapwire.worker.v1.InfoResponse\x12I\n\x04Load\x12\x1f.swapwire.worker.v1.LoadRequest\x1a .swapwire.worker.v1.LoadResponse\x12R\n\x07Predict\x12\".swapwire.worker.v1.PredictRequest\x1a#.swapwire.worker.v1.PredictResponse\x12\x61\n\x0cPredictBatch\x12\'.swapwire.worker.v1.PredictBatchRequest\x1a(.swapwire.worker.v1.PredictBatchResponseB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
+  serialized_pb=_b('\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\x93\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"m\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"Y\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,swapwire_dot_v1_dot_prediction__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
 
+
+
+_CALL = _descriptor.Descriptor(
+  name='Call',
+  full_name='swapwire.worker.v1.Call',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='id', full_name='swapwire.worker.v1.Call.id', index=0,
+      number=1, type=4, cpp_type=4, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='info', full_name='swapwire.worker.v1.Call.info', index=1,
+      number=2, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='load', full_name='swapwire.worker.v1.Call.load', index=2,
+      number=3, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='unload', full_name='swapwire.worker.v1.Call.unload', index=3,
+      number=4, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='predict', full_name='swapwire.worker.v1.Call.predict', index=4,
+      number=5, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='predict_batch', full_name='swapwire.worker.v1.Call.predict_batch', index=5,
+      number=6, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+    _descriptor.OneofDescriptor(
+      name='kind', full_name='swapwire.worker.v1.Call.kind',
+      index=0, containing_type=None, fields=[]),
+  ],
+  serialized_start=141,
+  serialized_end=439,
+)
+
+
+_REPLY = _descriptor.Descriptor(
+  name='Reply',
+  full_name='swapwire.worker.v1.Reply',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='id', full_name='swapwire.worker.v1.Reply.id', index=0,
+      number=1, type=4, cpp_type=4, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='error', full_name='swapwire.worker.v1.Reply.error', index=1,
+      number=2, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='info', full_name='swapwire.worker.v1.Reply.info', index=2,
+      number=3, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='load', full_name='swapwire.worker.v1.Reply.load', index=3,
+      number=4, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='unload', full_name='swapwire.worker.v1.Reply.unload', index=4,
+      number=5, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='predict', full_name='swapwire.worker.v1.Reply.predict', index=5,
+      number=6, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='predict_batch', full_name='swapwire.worker.v1.Reply.predict_batch', index=6,
+      number=7, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+    _descriptor.OneofDescriptor(
+      name='kind', full_name='swapwire.worker.v1.Reply.kind',
+      index=0, containing_type=None, fields=[]),
+  ],
+  serialized_start=442,
+  serialized_end=781,
+)
 
 
 _INFOREQUEST = _descriptor.Descriptor(
@@ -48,8 +193,8 @@ _INFOREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=140,
-  serialized_end=153,
+  serialized_start=783,
+  serialized_end=796,
 )
 
 
@@ -95,6 +240,20 @@ _INFORESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='multi_version', full_name='swapwire.worker.v1.InfoResponse.multi_version', index=5,
+      number=6, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='versions', full_name='swapwire.worker.v1.InfoResponse.versions', index=6,
+      number=7, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -107,8 +266,8 @@ _INFORESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=155,
-  serialized_end=261,
+  serialized_start=799,
+  serialized_end=946,
 )
 
 
@@ -126,6 +285,13 @@ _LOADREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='version', full_name='swapwire.worker.v1.LoadRequest.version', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -138,8 +304,8 @@ _LOADREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=263,
-  serialized_end=289,
+  serialized_start=948,
+  serialized_end=991,
 )
 
 
@@ -162,8 +328,63 @@ _LOADRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=291,
-  serialized_end=305,
+  serialized_start=993,
+  serialized_end=1007,
+)
+
+
+_UNLOADREQUEST = _descriptor.Descriptor(
+  name='UnloadRequest',
+  full_name='swapwire.worker.v1.UnloadRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='version', full_name='swapwire.worker.v1.UnloadRequest.version', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=1009,
+  serialized_end=1041,
+)
+
+
+_UNLOADRESPONSE = _descriptor.Descriptor(
+  name='UnloadResponse',
+  full_name='swapwire.worker.v1.UnloadResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=1043,
+  serialized_end=1059,
 )
 
 
@@ -188,6 +409,13 @@ _PREDICTREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='version', full_name='swapwire.worker.v1.PredictRequest.version', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -200,8 +428,8 @@ _PREDICTREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=307,
-  serialized_end=399,
+  serialized_start=1061,
+  serialized_end=1170,
 )
 
 
@@ -245,8 +473,8 @@ _PREDICTRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=401,
-  serialized_end=511,
+  serialized_start=1172,
+  serialized_end=1282,
 )
 
 
@@ -264,6 +492,13 @@ _PREDICTBATCHREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='version', full_name='swapwire.worker.v1.PredictBatchRequest.version', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -276,8 +511,8 @@ _PREDICTBATCHREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=513,
-  serialized_end=585,
+  serialized_start=1284,
+  serialized_end=1373,
 )
 
 
@@ -307,8 +542,8 @@ _PREDICTBATCHRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=587,
-  serialized_end=659,
+  serialized_start=1375,
+  serialized_end=1447,
 )
 
 
@@ -345,10 +580,51 @@ _BATCHRESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=661,
-  serialized_end=764,
+  serialized_start=1449,
+  serialized_end=1552,
 )
 
+_CALL.fields_by_name['info'].message_type = _INFOREQUEST
+_CALL.fields_by_name['load'].message_type = _LOADREQUEST
+_CALL.fields_by_name['unload'].message_type = _UNLOADREQUEST
+_CALL.fields_by_name['predict'].message_type = _PREDICTREQUEST
+_CALL.fields_by_name['predict_batch'].message_type = _PREDICTBATCHREQUEST
+_CALL.oneofs_by_name['kind'].fields.append(
+  _CALL.fields_by_name['info'])
+_CALL.fields_by_name['info'].containing_oneof = _CALL.oneofs_by_name['kind']
+_CALL.oneofs_by_name['kind'].fields.append(
+  _CALL.fields_by_name['load'])
+_CALL.fields_by_name['load'].containing_oneof = _CALL.oneofs_by_name['kind']
+_CALL.oneofs_by_name['kind'].fields.append(
+  _CALL.fields_by_name['unload'])
+_CALL.fields_by_name['unload'].containing_oneof = _CALL.oneofs_by_name['kind']
+_CALL.oneofs_by_name['kind'].fields.append(
+  _CALL.fields_by_name['predict'])
+_CALL.fields_by_name['predict'].containing_oneof = _CALL.oneofs_by_name['kind']
+_CALL.oneofs_by_name['kind'].fields.append(
+  _CALL.fields_by_name['predict_batch'])
+_CALL.fields_by_name['predict_batch'].containing_oneof = _CALL.oneofs_by_name['kind']
+_REPLY.fields_by_name['error'].message_type = swapwire_dot_v1_dot_prediction__pb2._ERROR
+_REPLY.fields_by_name['info'].message_type = _INFORESPONSE
+_REPLY.fields_by_name['load'].message_type = _LOADRESPONSE
+_REPLY.fields_by_name['unload'].message_type = _UNLOADRESPONSE
+_REPLY.fields_by_name['predict'].message_type = _PREDICTRESPONSE
+_REPLY.fields_by_name['predict_batch'].message_type = _PREDICTBATCHRESPONSE
+_REPLY.oneofs_by_name['kind'].fields.append(
+  _REPLY.fields_by_name['info'])
+_REPLY.fields_by_name['info'].containing_oneof = _REPLY.oneofs_by_name['kind']
+_REPLY.oneofs_by_name['kind'].fields.append(
+  _REPLY.fields_by_name['load'])
+_REPLY.fields_by_name['load'].containing_oneof = _REPLY.oneofs_by_name['kind']
+_REPLY.oneofs_by_name['kind'].fields.append(
+  _REPLY.fields_by_name['unload'])
+_REPLY.fields_by_name['unload'].containing_oneof = _REPLY.oneofs_by_name['kind']
+_REPLY.oneofs_by_name['kind'].fields.append(
+  _REPLY.fields_by_name['predict'])
+_REPLY.fields_by_name['predict'].containing_oneof = _REPLY.oneofs_by_name['kind']
+_REPLY.oneofs_by_name['kind'].fields.append(
+  _REPLY.fields_by_name['predict_batch'])
+_REPLY.fields_by_name['predict_batch'].containing_oneof = _REPLY.oneofs_by_name['kind']
 _PREDICTREQUEST.fields_by_name['input'].message_type = swapwire_dot_v1_dot_value__pb2._VALUE
 _PREDICTREQUEST.fields_by_name['option'].message_type = google_dot_protobuf_dot_struct__pb2._STRUCT
 _PREDICTRESPONSE.fields_by_name['output'].message_type = swapwire_dot_v1_dot_value__pb2._VALUE
@@ -357,16 +633,34 @@ _PREDICTBATCHREQUEST.fields_by_name['items'].message_type = _PREDICTREQUEST
 _PREDICTBATCHRESPONSE.fields_by_name['results'].message_type = _BATCHRESULT
 _BATCHRESULT.fields_by_name['response'].message_type = _PREDICTRESPONSE
 _BATCHRESULT.fields_by_name['error'].message_type = swapwire_dot_v1_dot_prediction__pb2._ERROR
+DESCRIPTOR.message_types_by_name['Call'] = _CALL
+DESCRIPTOR.message_types_by_name['Reply'] = _REPLY
 DESCRIPTOR.message_types_by_name['InfoRequest'] = _INFOREQUEST
 DESCRIPTOR.message_types_by_name['InfoResponse'] = _INFORESPONSE
 DESCRIPTOR.message_types_by_name['LoadRequest'] = _LOADREQUEST
 DESCRIPTOR.message_types_by_name['LoadResponse'] = _LOADRESPONSE
+DESCRIPTOR.message_types_by_name['UnloadRequest'] = _UNLOADREQUEST
+DESCRIPTOR.message_types_by_name['UnloadResponse'] = _UNLOADRESPONSE
 DESCRIPTOR.message_types_by_name['PredictRequest'] = _PREDICTREQUEST
 DESCRIPTOR.message_types_by_name['PredictResponse'] = _PREDICTRESPONSE
 DESCRIPTOR.message_types_by_name['PredictBatchRequest'] = _PREDICTBATCHREQUEST
 DESCRIPTOR.message_types_by_name['PredictBatchResponse'] = _PREDICTBATCHRESPONSE
 DESCRIPTOR.message_types_by_name['BatchResult'] = _BATCHRESULT
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
+
+Call = _reflection.GeneratedProtocolMessageType('Call', (_message.Message,), dict(
+  DESCRIPTOR = _CALL,
+  __module__ = 'swapwire.worker.v1.worker_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.worker.v1.Call)
+  ))
+_sym_db.RegisterMessage(Call)
+
+Reply = _reflection.GeneratedProtocolMessageType('Reply', (_message.Message,), dict(
+  DESCRIPTOR = _REPLY,
+  __module__ = 'swapwire.worker.v1.worker_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.worker.v1.Reply)
+  ))
+_sym_db.RegisterMessage(Reply)
 
 InfoRequest = _reflection.GeneratedProtocolMessageType('InfoRequest', (_message.Message,), dict(
   DESCRIPTOR = _INFOREQUEST,
@@ -395,6 +689,20 @@ LoadResponse = _reflection.GeneratedProtocolMessageType('LoadResponse', (_messag
   # @@protoc_insertion_point(class_scope:swapwire.worker.v1.LoadResponse)
   ))
 _sym_db.RegisterMessage(LoadResponse)
+
+UnloadRequest = _reflection.GeneratedProtocolMessageType('UnloadRequest', (_message.Message,), dict(
+  DESCRIPTOR = _UNLOADREQUEST,
+  __module__ = 'swapwire.worker.v1.worker_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.worker.v1.UnloadRequest)
+  ))
+_sym_db.RegisterMessage(UnloadRequest)
+
+UnloadResponse = _reflection.GeneratedProtocolMessageType('UnloadResponse', (_message.Message,), dict(
+  DESCRIPTOR = _UNLOADRESPONSE,
+  __module__ = 'swapwire.worker.v1.worker_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.worker.v1.UnloadResponse)
+  ))
+_sym_db.RegisterMessage(UnloadResponse)
 
 PredictRequest = _reflection.GeneratedProtocolMessageType('PredictRequest', (_message.Message,), dict(
   DESCRIPTOR = _PREDICTREQUEST,
@@ -434,55 +742,4 @@ _sym_db.RegisterMessage(BatchResult)
 
 DESCRIPTOR.has_options = True
 DESCRIPTOR._options = _descriptor._ParseOptions(descriptor_pb2.FileOptions(), _b('Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1'))
-
-_WORKERSERVICE = _descriptor.ServiceDescriptor(
-  name='WorkerService',
-  full_name='swapwire.worker.v1.WorkerService',
-  file=DESCRIPTOR,
-  index=0,
-  options=None,
-  serialized_start=767,
-  serialized_end=1115,
-  methods=[
-  _descriptor.MethodDescriptor(
-    name='Info',
-    full_name='swapwire.worker.v1.WorkerService.Info',
-    index=0,
-    containing_service=None,
-    input_type=_INFOREQUEST,
-    output_type=_INFORESPONSE,
-    options=None,
-  ),
-  _descriptor.MethodDescriptor(
-    name='Load',
-    full_name='swapwire.worker.v1.WorkerService.Load',
-    index=1,
-    containing_service=None,
-    input_type=_LOADREQUEST,
-    output_type=_LOADRESPONSE,
-    options=None,
-  ),
-  _descriptor.MethodDescriptor(
-    name='Predict',
-    full_name='swapwire.worker.v1.WorkerService.Predict',
-    index=2,
-    containing_service=None,
-    input_type=_PREDICTREQUEST,
-    output_type=_PREDICTRESPONSE,
-    options=None,
-  ),
-  _descriptor.MethodDescriptor(
-    name='PredictBatch',
-    full_name='swapwire.worker.v1.WorkerService.PredictBatch',
-    index=3,
-    containing_service=None,
-    input_type=_PREDICTBATCHREQUEST,
-    output_type=_PREDICTBATCHRESPONSE,
-    options=None,
-  ),
-])
-_sym_db.RegisterServiceDescriptor(_WORKERSERVICE)
-
-DESCRIPTOR.services_by_name['WorkerService'] = _WORKERSERVICE
-
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/swapwire/swapwire/predict"
+)
+
+// Request is one prediction. At most one of Version and Label is set;
+// with neither, the model's serving version (or its traffic split) answers.
+type Request struct {
+	Model   string // "" means the default model
+	Version int64  // a loaded version, or 0
+	Label   string // a label of the model's policy, or ""
+	Input   predict.Value
+	Option  predict.Option
+}
+
+// Answer is a prediction's result and the version that produced it.
+type Answer struct {
+	Model   string
+	Version int64
+	Result  predict.Result
+}
+
+// Predict runs one request: it finds the model, takes a reference on the
+// version that should answer, and calls its predictor (or its batcher).
+// Errors carry a gRPC code (see predict.CodeOf).
+func (e *Engine) Predict(ctx context.Context, r Request) (a Answer, err error) {
+	if rate := e.cfg.RequestLogRate; rate > 0 && (rate >= 1 || rand.Float64() < rate) {
+		defer e.logRequest(r, time.Now(), &a, &err)
+	}
+	if r.Input.IsZero() {
+		return Answer{}, predict.InvalidArgument("input is missing: set one of text, data, ints, floats or strings")
+	}
+	if r.Version < 0 {
+		return Answer{}, predict.InvalidArgument("version %d: versions are positive", r.Version)
+	}
+	m, err := e.lookup(r.Model)
+	if err != nil {
+		return Answer{}, err
+	}
+	v, err := m.acquire(r.Version, r.Label)
+	if err != nil {
+		return Answer{Model: m.name}, err
+	}
+	defer v.release()
+	res, err := v.predict(ctx, r.Input, r.Option)
+	return Answer{Model: m.name, Version: v.num, Result: res}, err
+}
+
+// logRequest writes the line of a sampled request.
+func (e *Engine) logRequest(r Request, start time.Time, a *Answer, err *error) {
+	model := a.Model
+	if model == "" {
+		model = r.Model
+	}
+	e.log.Info("request", "model", model, "version", a.Version, "code", predict.CodeOf(*err).String(),
+		"input", r.Input.Kind().String(), "size", r.Input.Len(), "seconds", time.Since(start).Seconds())
+}

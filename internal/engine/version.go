@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/swapwire/swapwire/predict"
+)
+
+// version is one loaded model version. It is reference counted: the model
+// holds one reference while the version is in its snapshot, and every
+// request holds one while it runs. The last release closes the predictor.
+type version struct {
+	eng      *Engine
+	model    string
+	num      int64
+	dir      string
+	p        predict.Predictor // as loaded
+	call     predict.Predictor // p, or a batcher around it
+	batcher  io.Closer         // the batcher, when batching
+	loadedAt time.Time
+	loadDur  time.Duration
+	m        versionMetrics
+
+	refs   atomic.Int64
+	closed chan struct{} // closed once the predictor is closed
+}
+
+// acquire takes a reference. It fails once the count has reached zero, so
+// a version that is being closed is never resurrected.
+func (v *version) acquire() bool {
+	for {
+		n := v.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if v.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one closes the version.
+func (v *version) release() {
+	if v.refs.Add(-1) == 0 {
+		v.eng.unload(v)
+	}
+}
+
+// inFlight returns the requests running on v (its references less the
+// model's own, while it is in the snapshot).
+func (v *version) inFlight(owned bool) int64 {
+	n := v.refs.Load()
+	if owned {
+		n--
+	}
+	return max(n, 0)
+}
+
+// predict runs one prediction with metrics and panic recovery.
+func (v *version) predict(ctx context.Context, in predict.Value, opt predict.Option) (res predict.Result, err error) {
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			err = predict.Errorf(codes.Internal, "model %s version %d panicked: %v", v.model, v.num, r)
+			v.eng.log.Error("predictor panicked", "model", v.model, "version", v.num, "panic", fmt.Sprint(r))
+		}
+		if err == nil && ctx.Err() != nil {
+			// The predictor ignored its context and answered late.
+			err = ctx.Err()
+		}
+		if err == nil {
+			v.m.ok.Inc()
+			v.m.latency.Observe(time.Since(start).Seconds())
+		} else {
+			v.eng.metrics.countError(v.model, v.num, predict.CodeOf(err))
+		}
+	}()
+	return v.call.Predict(ctx, in, opt)
+}

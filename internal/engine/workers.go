@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swapwire/swapwire/predict"
+)
+
+// stateCollector reports what is read from the engine's state at scrape
+// time rather than counted on every request: the predictions in flight
+// (from the versions' reference counts) and the worker processes of every
+// loaded version whose predictor reports them.
+type stateCollector struct {
+	eng      *Engine
+	inFlight *prometheus.Desc
+	restarts *prometheus.Desc
+	workers  *prometheus.Desc
+}
+
+func newStateCollector(e *Engine) *stateCollector {
+	return &stateCollector{
+		eng: e,
+		inFlight: prometheus.NewDesc("swapwire_requests_in_flight",
+			"Predictions being answered now, by model.", []string{"model"}, nil),
+		restarts: prometheus.NewDesc("swapwire_worker_restarts_total",
+			"Worker process restarts since the version loaded.", []string{"model", "version"}, nil),
+		workers: prometheus.NewDesc("swapwire_workers",
+			"Worker processes by state (starting, idle, busy, restarting, failed, stopped).", []string{"model", "version", "state"}, nil),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.inFlight
+	ch <- c.restarts
+	ch <- c.workers
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.eng.modelList() {
+		loaded := m.snap.Load().loaded
+		var inFlight int64
+		for _, v := range loaded {
+			inFlight += v.inFlight(true)
+		}
+		m.mu.Lock()
+		for _, v := range m.draining {
+			inFlight += v.inFlight(false)
+		}
+		m.mu.Unlock()
+		send(ch, c.inFlight, prometheus.GaugeValue, float64(inFlight), m.name)
+		for num, v := range loaded {
+			wp, ok := v.p.(predict.WorkerReporter)
+			if !ok {
+				continue
+			}
+			ver := strconv.FormatInt(num, 10)
+			restarts := 0
+			states := map[string]int{}
+			for _, w := range wp.Workers() {
+				restarts += w.Restarts
+				states[w.State.String()]++
+			}
+			send(ch, c.restarts, prometheus.CounterValue, float64(restarts), m.name, ver)
+			for st, n := range states {
+				send(ch, c.workers, prometheus.GaugeValue, float64(n), m.name, ver, st)
+			}
+		}
+	}
+}
+
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	if m, err := prometheus.NewConstMetric(d, t, v, labels...); err == nil {
+		ch <- m
+	}
+}

@@ -1,0 +1,101 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/swapwire/swapwire/modelstore"
+)
+
+// Run is what a main function does with a Server: it serves the models of
+// store, built by factory, on addr (and /metrics on the address given with
+// [WithMetricsAddr]) until ctx ends or the process receives SIGINT or
+// SIGTERM; then it shuts down gracefully within the time given with
+// [WithShutdownTimeout] (30 seconds by default). Without [WithLogger] it
+// logs to slog.Default(). It returns nil after a clean shutdown.
+//
+//	func main() {
+//		store, err := modelstore.NewLocal("models")
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		err = serving.Run(context.Background(), "127.0.0.1:50051", newModel, store)
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//	}
+func Run(ctx context.Context, addr string, factory Factory, store modelstore.Store, opts ...ServerOption) error {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if !cfg.loggerSet {
+		opts = append([]ServerOption{WithLogger(slog.Default())}, opts...)
+		cfg.logger = slog.Default()
+	}
+	log := cfg.logger
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	var mlis net.Listener
+	if cfg.metricsAddr != "" {
+		if mlis, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			lis.Close()
+			return err
+		}
+	}
+	srv, err := New(factory, store, opts...)
+	if err != nil {
+		lis.Close()
+		if mlis != nil {
+			mlis.Close()
+		}
+		return err
+	}
+	served := make(chan error, 2)
+	go func() { served <- srv.Serve(lis) }()
+	log.Info("serving", "addr", lis.Addr().String())
+	if mlis != nil {
+		go func() { served <- srv.ServeMetrics(mlis) }()
+		log.Info("serving metrics", "addr", mlis.Addr().String()+"/metrics")
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout", cfg.shutdownAfter.Seconds())
+	case serveErr = <-served:
+		log.Error("serve failed; shutting down", "error", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownAfter)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	for n := 1 + btoi(mlis != nil) - btoi(serveErr != nil); n > 0; n-- {
+		if err := <-served; !errors.Is(err, ErrServerClosed) && serveErr == nil {
+			serveErr = err
+		}
+	}
+	if serveErr != nil && !errors.Is(serveErr, ErrServerClosed) {
+		return serveErr
+	}
+	if shutErr != nil {
+		return errors.New("serving: shutdown did not finish in time; requests were cut off")
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
