@@ -66,9 +66,18 @@ func Binary(kind string) string {
 	return ""
 }
 
-// Start starts versitygw with a fresh bucket and registers its stop with
+// Start starts versitygw (or the server $SWAPWIRE_S3_SERVER names:
+// versitygw or minio) with a fresh bucket and registers its stop with
 // t.Cleanup.
-func Start(t testing.TB) *Server { return start(t, "versitygw") }
+func Start(t testing.TB) *Server {
+	if kind := os.Getenv("SWAPWIRE_S3_SERVER"); kind != "" {
+		if kind != "versitygw" && kind != "minio" {
+			t.Fatalf("SWAPWIRE_S3_SERVER=%q: want versitygw or minio", kind)
+		}
+		return start(t, kind)
+	}
+	return start(t, "versitygw")
+}
 
 // StartAtomic starts MinIO, whose conditional writes are atomic, with a
 // fresh bucket.
@@ -180,11 +189,27 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart starts the server again on the same address and data, after Stop.
+// Restart starts the server again on the same address and data, after
+// Stop, and waits until it answers requests (MinIO answers 503 while it
+// starts).
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
 	s.start(s.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := s.Client(s.t)
+	for {
+		_, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.Bucket)})
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			s.t.Fatalf("%s does not serve after a restart: %v", s.kind, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Env returns the environment a client process needs: the standard AWS
