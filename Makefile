@@ -143,6 +143,10 @@ bench-batching: ## a Go BatchPredictor with batching off vs on
 bench-workers: ## scikit-learn digits through Python workers: 1 vs N workers, batching off vs on
 	$(GO) run ./bench/cmd/swapwire-bench workers
 
+.PHONY: bench-fleet
+bench-fleet: ## three swapwire serve processes on one store (directory and S3): convergence and failed requests
+	$(GO) run ./bench/cmd/swapwire-bench fleet
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

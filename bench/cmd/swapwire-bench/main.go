@@ -6,7 +6,8 @@
 //	swapwire-bench batching   a Go BatchPredictor with batching off vs on at 1, 16 and 64 streams
 //	swapwire-bench workers    scikit-learn digits: a one-process Python gRPC server vs Swapwire
 //	                          with 1 worker, N workers, N workers and batching
-//	swapwire-bench all        all four, each run twice, publishing the worse run; with -out DIR,
+//	swapwire-bench fleet      three swapwire serve processes on one store (directory and S3): convergence and failures
+//	swapwire-bench all        all five, each run twice, publishing the worse run; with -out DIR,
 //	                          writes DIR/benchmarks.md and DIR/benchmarks.svg
 //
 // Servers run in child processes of this binary on 127.0.0.1, pinned with
@@ -36,7 +37,7 @@ type common struct {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: swapwire-bench <overhead|swap|batching|workers|all> [flags]
+	fmt.Fprintln(os.Stderr, `usage: swapwire-bench <overhead|swap|batching|workers|fleet|all> [flags]
 
 Run "swapwire-bench <command> -h" for a command's flags.`)
 	os.Exit(2)
@@ -74,6 +75,8 @@ func main() {
 	case "workers":
 		o := workersFlags(fs)
 		run = func(c common, r *Report) error { return runWorkers(c, o, r) }
+	case "fleet":
+		run = runFleet
 	case "all":
 		oo, so, bo, wo := overheadFlags(fs), swapFlags(fs), batchingFlags(fs), workersFlags(fs)
 		run = func(c common, r *Report) error { return runAll(c, r, oo, so, bo, wo) }

@@ -28,6 +28,7 @@ type Report struct {
 	Swap     *SwapResult
 	Batching *BatchingResult
 	Workers  *WorkersResult
+	Fleet    *FleetResult
 	Runs     int      // runs of each benchmark, the worse published; 0 for one
 	RunNotes []string // how the worse run was chosen, per benchmark
 }
@@ -267,6 +268,9 @@ func (r *Report) markdown() string {
 	}
 	if r.Workers != nil {
 		sections = append(sections, r.Workers)
+	}
+	if r.Fleet != nil {
+		sections = append(sections, r.Fleet)
 	}
 	for _, s := range sections {
 		b.WriteString(s.markdown())

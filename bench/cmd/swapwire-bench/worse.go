@@ -151,6 +151,9 @@ func runAll(c common, r *Report, oo *overheadOpts, so *swapOpts, bo *batchingOpt
 		{"workers", func(c common, r *Report) error { return runWorkers(c, wo, r) },
 			func(r *Report) float64 { return r.Workers.score() }, func(f *Report) { r.Workers = f.Workers },
 			"the smallest margin over the three targets (measured / target)"},
+		{"fleet", runFleet,
+			func(r *Report) float64 { return r.Fleet.score() }, func(f *Report) { r.Fleet = f.Fleet },
+			"failed requests, then the slowest convergence"},
 	}
 	for _, b := range benches {
 		reps, worst, err := runWorse(c, b.name, b.run, b.score)
