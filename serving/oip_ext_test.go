@@ -305,7 +305,7 @@ func index(t *testing.T, c inferencepb.GRPCInferenceServiceClient, ready bool) [
 
 func TestOIPRepository(t *testing.T) {
 	s := startRepo(t)
-	c := inferencepb.NewGRPCInferenceServiceClient(s.Conn)
+	c := inferencepb.NewGRPCInferenceServiceClient(s.AdminConn)
 	infer := func() (string, string) {
 		t.Helper()
 		r, err := c.ModelInfer(ctxT(t), textInfer("m"))

@@ -60,27 +60,29 @@ const (
 const allProtocols = Native | Rekcurd | OIP
 
 type config struct {
-	logger         *slog.Logger
-	registerer     prometheus.Registerer
-	name           string
-	serviceLevel   string
-	defaultModel   string
-	models         []string
-	factories      map[string]Factory
-	maxMsgSize     int
-	grpcOpts       []grpc.ServerOption
-	keepPrevious   bool
-	loadTimeout    time.Duration
-	drainTimeout   time.Duration
-	maxUploadBytes int64
-	batch          BatchConfig
-	adminToken     string
-	healthInterval time.Duration
-	requestLogRate float64
-	protocols      Protocol
-	loggerSet      bool
-	metricsAddr    string
-	shutdownAfter  time.Duration
+	logger          *slog.Logger
+	registerer      prometheus.Registerer
+	name            string
+	serviceLevel    string
+	defaultModel    string
+	models          []string
+	factories       map[string]Factory
+	maxMsgSize      int
+	grpcOpts        []grpc.ServerOption
+	keepPrevious    bool
+	loadTimeout     time.Duration
+	drainTimeout    time.Duration
+	maxUploadBytes  int64
+	batch           BatchConfig
+	identities      []Identity
+	devLoopback     bool
+	plaintextTokens bool
+	healthInterval  time.Duration
+	requestLogRate  float64
+	protocols       Protocol
+	loggerSet       bool
+	metricsAddr     string
+	shutdownAfter   time.Duration
 }
 
 func defaultConfig() config {
@@ -215,11 +217,35 @@ func WithShutdownTimeout(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.shutdownAfter = d })
 }
 
-// WithAdminToken requires "authorization: Bearer <token>" metadata on every
-// ModelService call. Without it, admin calls are accepted only from
-// loopback peers.
+// WithIdentities lets the given identities make admin calls, each up to
+// its role. Without any identity (and without [WithDevLoopbackAdmin]) every
+// admin call is refused with a message saying how to configure one; the
+// caller's address never decides. Options add up.
+func WithIdentities(ids ...Identity) ServerOption {
+	return optionFunc(func(c *config) { c.identities = append(c.identities, ids...) })
+}
+
+// WithAdminToken is WithIdentities with one identity named "token" that
+// holds RoleAdmin and is authenticated by the bearer token.
 func WithAdminToken(token string) ServerOption {
-	return optionFunc(func(c *config) { c.adminToken = token })
+	return WithIdentities(Identity{Name: "token", Role: RoleAdmin, Token: token})
+}
+
+// WithDevLoopbackAdmin, for development only, gives RoleAdmin to every
+// caller on a loopback address or a unix socket. Anything that proxies to
+// the server from the same host (a service-mesh sidecar, nginx, kubectl
+// port-forward) then passes as admin; the server logs a warning when it
+// starts serving. The default is off.
+func WithDevLoopbackAdmin(on bool) ServerOption {
+	return optionFunc(func(c *config) { c.devLoopback = on })
+}
+
+// WithPlaintextTokens accepts bearer tokens on connections without TLS,
+// where anyone on the path can read and replay them. For development, or
+// behind a proxy that terminates TLS on the same host. The default is off:
+// a token on a plaintext connection is refused.
+func WithPlaintextTokens(on bool) ServerOption {
+	return optionFunc(func(c *config) { c.plaintextTokens = on })
 }
 
 // WithHealthInterval sets how often the health of predictors that implement

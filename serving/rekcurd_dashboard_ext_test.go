@@ -80,7 +80,7 @@ func TestRekcurdDashboardUploadSwitchEvaluate(t *testing.T) {
 	commitVersion(t, st, "m", "cat.model", "cat")
 	s := servingtest.StartReady(t, func() predict.Predictor { return &fileModel{} }, st,
 		serving.WithName("svc"), serving.WithServiceLevel("staging"))
-	d := rekcurdpb.NewRekcurdDashboardClient(s.Conn)
+	d := rekcurdpb.NewRekcurdDashboardClient(s.AdminConn)
 	w := rekcurdpb.NewRekcurdWorkerClient(s.Conn)
 
 	info, err := d.ServiceInfo(ctxT(t), &rekcurdpb.ServiceInfoRequest{})

@@ -63,6 +63,9 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
+	if err := validateIdentities(cfg.identities); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, health: health.NewServer()}
 	reg := cfg.registerer
 	if reg == nil {
@@ -177,6 +180,7 @@ func (s *Server) Serve(lis net.Listener) error {
 		lis.Close()
 		return ErrServerClosed
 	}
+	s.warnExposure(lis.Addr())
 	err := s.grpc.Serve(lis)
 	s.mu.Lock()
 	closed = s.closed || s.shutting
@@ -185,6 +189,28 @@ func (s *Server) Serve(lis net.Listener) error {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// warnExposure logs what an operator must know about who may make admin
+// calls on a listener: loopback admin is on, or the listener is reachable
+// from other hosts and no identity can make admin calls at all.
+func (s *Server) warnExposure(a net.Addr) {
+	if s.cfg.devLoopback {
+		s.cfg.logger.Warn("DEVELOPMENT MODE: every loopback caller is admin, including anything proxied from this host (a mesh sidecar, nginx, kubectl port-forward); never use this in production", "addr", a.String())
+	}
+	if len(s.cfg.identities) == 0 && !isLoopbackListener(a) {
+		s.cfg.logger.Warn("listening beyond loopback with no admin identity: admin calls are refused; configure SWAPWIRE_ADMIN_TOKEN or --admin-tokens-file to deploy models", "addr", a.String())
+	}
+	if s.cfg.plaintextTokens {
+		s.cfg.logger.Warn("bearer tokens are accepted over plaintext connections, where they can be read and replayed", "addr", a.String())
+	}
+}
+
+func isLoopbackListener(a net.Addr) bool {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.IsLoopback()
+	}
+	return isLoopback(a)
 }
 
 // MetricsHandler serves the server's Prometheus metrics. When the

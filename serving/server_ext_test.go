@@ -373,7 +373,7 @@ func TestGrpcurlReflectionAndPredict(t *testing.T) {
 
 func TestRegisterOnOwnServer(t *testing.T) {
 	// The services mount on a grpc.Server of the caller's, next to its own.
-	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()))
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()), serving.WithAdminToken("own-server-token"), serving.WithPlaintextTokens(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,9 +403,13 @@ func TestRegisterOnOwnServer(t *testing.T) {
 	if err != nil || hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health on the caller's server: %v %v", hr, err)
 	}
-	list, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctxT(t), &swapwirev1.ListModelsRequest{})
+	if _, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("admin on the caller's server without a token: %v, want Unauthenticated", err)
+	}
+	tok := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer own-server-token")
+	list, err := swapwirev1.NewModelServiceClient(conn).ListModels(tok, &swapwirev1.ListModelsRequest{})
 	if err != nil || len(list.GetModels()) != 1 {
-		t.Fatalf("admin on the caller's server (loopback): %v %v", list, err)
+		t.Fatalf("admin on the caller's server with the token: %v %v", list, err)
 	}
 	// Serve on the Server itself after its services were mounted elsewhere
 	// still works, and a failing listener's error comes back.
@@ -435,15 +439,16 @@ func TestMaxMessageSize(t *testing.T) {
 
 func TestAdminToken(t *testing.T) {
 	s := startEcho(t, serving.WithAdminToken("s3cret"))
-	if _, err := s.Models.ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+	models := swapwirev1.NewModelServiceClient(s.Conn)
+	if _, err := models.ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("no token: %v, want Unauthenticated", err)
 	}
 	bad := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer wrong")
-	if _, err := s.Models.ListModels(bad, &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+	if _, err := models.ListModels(bad, &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("wrong token: %v, want Unauthenticated", err)
 	}
 	good := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer s3cret")
-	resp, err := s.Models.ListModels(good, &swapwirev1.ListModelsRequest{})
+	resp, err := models.ListModels(good, &swapwirev1.ListModelsRequest{})
 	if err != nil || len(resp.GetModels()) != 1 || resp.GetModels()[0].GetServingVersion() != 1 {
 		t.Fatalf("right token: %v %v", resp, err)
 	}

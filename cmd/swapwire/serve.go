@@ -58,7 +58,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	batchQueue := fs.Int("batch-queue", 1024, "requests that may wait for a batch before RESOURCE_EXHAUSTED")
 	name := fs.String("name", "swapwire", "service name reported by ServiceInfo")
 	level := fs.String("service-level", "development", "service level reported by ServiceInfo")
-	adminToken := fs.String("admin-token", os.Getenv("SWAPWIRE_ADMIN_TOKEN"), "bearer token for admin calls (default $SWAPWIRE_ADMIN_TOKEN); without it admin calls are accepted from loopback only")
+	adminToken := fs.String("admin-token", "", "refused: a token on the command line is readable in /proc; use $SWAPWIRE_ADMIN_TOKEN or --admin-tokens-file")
+	tokensFile := fs.String("admin-tokens-file", "", "file of admin identities, one \"NAME ROLE token:T|subject:S|san:N\" a line (roles read, deploy, admin; mode 600); $SWAPWIRE_ADMIN_TOKEN adds identity \"env\" with role admin. With none, admin calls are refused")
+	devLoopback := fs.Bool("dev-loopback-admin", false, "DEVELOPMENT ONLY: make every loopback caller admin, including anything proxied from this host")
+	plainTokens := fs.Bool("allow-plaintext-tokens", false, "accept bearer tokens without TLS (development, or TLS ended by a proxy on this host)")
 	tlsCert := fs.String("tls-cert", "", "server certificate file: serve TLS")
 	tlsKey := fs.String("tls-key", "", "server key file")
 	tlsClientCA := fs.String("tls-client-ca", "", "CA file: require and verify client certificates (mTLS)")
@@ -77,6 +80,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if *adminToken != "" {
+		return usageErr("--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline; put it in $SWAPWIRE_ADMIN_TOKEN or an --admin-tokens-file")
+	}
+	ids, err := adminIdentities(*tokensFile)
+	if err != nil {
+		return err
 	}
 	var names []string
 	if *models != "" {
@@ -130,7 +140,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := []serving.ServerOption{
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
-		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),
+		serving.WithKeepPrevious(*keepPrev), serving.WithIdentities(ids...),
+		serving.WithDevLoopbackAdmin(*devLoopback), serving.WithPlaintextTokens(*plainTokens),
 		serving.WithRequestLog(*logRequests),
 		serving.WithBatching(serving.BatchConfig{MaxBatchSize: *batchSize, MaxDelay: *batchDelay, MaxQueue: *batchQueue}),
 	}
@@ -181,6 +192,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 var _ predict.Predictor = (*sidecar.Pool)(nil)
+
+// adminIdentities reads the identities file, if any, and the identity
+// "env" from $SWAPWIRE_ADMIN_TOKEN, which it then removes from the
+// environment so that worker processes never inherit it.
+func adminIdentities(file string) ([]serving.Identity, error) {
+	var ids []serving.Identity
+	if file != "" {
+		var err error
+		if ids, err = serving.LoadIdentitiesFile(file); err != nil {
+			return nil, fmt.Errorf("--admin-tokens-file: %v", err)
+		}
+	}
+	if tok := os.Getenv("SWAPWIRE_ADMIN_TOKEN"); tok != "" {
+		ids = append(ids, serving.Identity{Name: "env", Role: serving.RoleAdmin, Token: tok})
+		os.Unsetenv("SWAPWIRE_ADMIN_TOKEN")
+	}
+	return ids, nil
+}
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level

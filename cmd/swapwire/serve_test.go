@@ -1,6 +1,10 @@
 package main
 
 import (
+	"reflect"
+
+	"github.com/swapwire/swapwire/serving"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -198,9 +202,11 @@ func TestServePythonWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := startServe(t, "--model-dir", t.TempDir(), "--workers", "2",
+	ids := writeSecret(t, "tester deploy token:python-workers-token\n")
+	r := startServe(t, "--model-dir", t.TempDir(), "--workers", "2", "--admin-tokens-file", ids, "--allow-plaintext-tokens",
 		"--worker", fmt.Sprintf("%s '%s'", pythonBin, script))
 	addr := "--addr=" + r.addr
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", "python-workers-token") // for the CLI, after serve has read its environment
 
 	if out := run(t, "upload", addr, "--model", "m", "--quiet", answerDir(t, "one")); !strings.Contains(out, "uploaded m version 1: 1 files") {
 		t.Fatalf("upload printed %q", out)
@@ -309,6 +315,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--model", "a,B/c"}, `--model "B/c"`},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--log-format", "xml"}, `--log-format "xml"`},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--admin-token", "s3cret"}, "--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -319,5 +326,34 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused command line created the store (stat: %v)", err)
+	}
+}
+
+func TestAdminIdentitiesFromFileAndEnvironment(t *testing.T) {
+	ids := writeSecret(t, "# comment\nci deploy token:from-file\ngw read subject:CN=gw,O=Example\n")
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", "from-env")
+	got, err := adminIdentities(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []serving.Identity{
+		{Name: "ci", Role: serving.RoleDeploy, Token: "from-file"},
+		{Name: "gw", Role: serving.RoleRead, Subject: "CN=gw,O=Example"},
+		{Name: "env", Role: serving.RoleAdmin, Token: "from-env"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("identities %+v, want %+v", got, want)
+	}
+	if v, ok := os.LookupEnv("SWAPWIRE_ADMIN_TOKEN"); ok {
+		t.Errorf("SWAPWIRE_ADMIN_TOKEN is still set (%d bytes): workers would inherit it", len(v))
+	}
+	open := filepath.Join(t.TempDir(), "ids")
+	os.WriteFile(open, []byte("ci deploy token:x\n"), 0o644)
+	if _, err := adminIdentities(open); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable identities file: %v, want a refusal", err)
+	}
+	bad := writeSecret(t, "ci superuser token:x\n")
+	if _, err := adminIdentities(bad); err == nil || !strings.Contains(err.Error(), "line 1") || strings.Contains(err.Error(), "token:x") {
+		t.Errorf("a bad role: %v, want an error naming the line and not the token", err)
 	}
 }
