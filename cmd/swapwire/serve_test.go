@@ -1,10 +1,6 @@
 package main
 
 import (
-	"reflect"
-
-	"github.com/swapwire/swapwire/serving"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,11 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/swapwire/swapwire/serving"
 )
 
 const pythonBin = "/usr/bin/python3"
