@@ -82,7 +82,8 @@ func decodePolicy(data []byte) (Policy, error) {
 
 // Policy returns the policy in the model's POLICY.json, or the zero Policy
 // when the file (or the model) does not exist. A file that is not a valid
-// policy is an error.
+// policy is a *PolicyError, returned with the last good policy when the
+// store kept one.
 func (l *Local) Policy(ctx context.Context, model string) (Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return Policy{}, err
@@ -108,8 +109,9 @@ func (l *Local) Policy(ctx context.Context, model string) (Policy, error) {
 	}
 	p, err := decodePolicy(data)
 	if err != nil {
-		return Policy{}, fmt.Errorf("modelstore: policy of %s: %w", model, err)
+		return l.lastGoodPolicy(dir, model, err)
 	}
+	l.rememberPolicy(dir, data)
 	return p, nil
 }
 
@@ -140,6 +142,7 @@ func (l *Local) SetPolicy(ctx context.Context, model string, p Policy) error {
 	if err := writeFileAtomic(dir, PolicyName, data); err != nil {
 		return fmt.Errorf("modelstore: write policy of %s: %w", model, err)
 	}
+	l.rememberPolicy(dir, data)
 	return nil
 }
 

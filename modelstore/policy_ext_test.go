@@ -45,10 +45,11 @@ func TestPolicyRoundTrip(t *testing.T) {
 	if got, err := l.Policy(ctx, "new"); err != nil || got.Pinned != 1 {
 		t.Fatalf("Policy(new) = %+v, %v", got, err)
 	}
-	// No temporary file is left behind.
+	// No temporary file is left behind: the version, the policy and its
+	// last good copy.
 	entries, _ := os.ReadDir(filepath.Join(root, "m"))
-	if len(entries) != 2 {
-		t.Errorf("model dir holds %v, want 1 and %s", entries, modelstore.PolicyName)
+	if len(entries) != 3 {
+		t.Errorf("model dir holds %v, want 1, %s and its last good copy", entries, modelstore.PolicyName)
 	}
 }
 
