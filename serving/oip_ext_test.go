@@ -398,11 +398,24 @@ func grpcurlBin(t *testing.T) string {
 // all white space removed.
 func runGrpcurl(t *testing.T, bin, addr, method, data string) (string, error) {
 	t.Helper()
+	return runGrpcurlToken(t, bin, addr, method, data, "")
+}
+
+// runGrpcurlToken is runGrpcurl sending token as a bearer token. The token
+// goes through grpcurl's environment (-expand-headers), never its command
+// line.
+func runGrpcurlToken(t *testing.T, bin, addr, method, data, token string) (string, error) {
+	t.Helper()
 	args := []string{"-plaintext"}
 	if data != "" {
 		args = append(args, "-d", data)
 	}
-	out, err := exec.Command(bin, append(args, addr, method)...).CombinedOutput()
+	cmd := exec.Command(bin, append(args, addr, method)...)
+	if token != "" {
+		cmd = exec.Command(bin, append(append(args, "-expand-headers", "-H", "authorization: Bearer ${SWAPWIRE_TEST_TOKEN}"), addr, method)...)
+		cmd.Env = append(os.Environ(), "SWAPWIRE_TEST_TOKEN="+token)
+	}
+	out, err := cmd.CombinedOutput()
 	return strings.Join(strings.Fields(string(out)), ""), err
 }
 
@@ -428,7 +441,7 @@ func TestGrpcurlOIP(t *testing.T) {
 		{"RepositoryModelLoad", `{"model_name": "m", "parameters": {"version": {"int64_param": 1}}}`, []string{"{}"}},
 		{"ModelReady", `{"name": "m", "version": "1"}`, []string{`"ready":true`}},
 	} {
-		out, err := runGrpcurl(t, bin, s.Addr, svc+tt.method, tt.data)
+		out, err := runGrpcurlToken(t, bin, s.Addr, svc+tt.method, tt.data, s.Token)
 		if err != nil {
 			t.Errorf("grpcurl %s: %v\n%s", tt.method, err, out)
 			continue
@@ -439,7 +452,11 @@ func TestGrpcurlOIP(t *testing.T) {
 			}
 		}
 	}
-	out, err := runGrpcurl(t, bin, s.Addr, svc+"RepositoryModelUnload", `{"model_name": "m"}`)
+	out, err := runGrpcurl(t, bin, s.Addr, svc+"RepositoryModelLoad", `{"model_name": "m"}`)
+	if err == nil || !strings.Contains(out, "Code:Unauthenticated") {
+		t.Errorf("grpcurl RepositoryModelLoad without a token: %v\n%s", err, out)
+	}
+	out, err = runGrpcurlToken(t, bin, s.Addr, svc+"RepositoryModelUnload", `{"model_name": "m"}`, s.Token)
 	if err == nil || !strings.Contains(out, "Code:FailedPrecondition") || !strings.Contains(out, "themodelstoredecideswhatserves") {
 		t.Errorf("grpcurl RepositoryModelUnload: %v\n%s", err, out)
 	}
