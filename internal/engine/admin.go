@@ -145,6 +145,12 @@ func (e *Engine) Publish(ctx context.Context, model string, version int64, fill 
 // it back.
 func (e *Engine) updatePolicy(ctx context.Context, model string, change func(*modelstore.Policy) error) (modelstore.Policy, error) {
 	p, err := e.store.Policy(ctx, model)
+	if pe := (*modelstore.PolicyError)(nil); errors.As(err, &pe) {
+		// An invalid POLICY.json: the write repairs it, starting from the
+		// last good policy the server follows.
+		p, err = e.lastGoodPolicy(model, pe), nil
+		e.log.Warn("repairing an invalid policy", "model", model, "error", pe.Err, "actor", Actor(ctx))
+	}
 	if err != nil {
 		return p, StoreError(err)
 	}
@@ -155,6 +161,28 @@ func (e *Engine) updatePolicy(ctx context.Context, model string, change func(*mo
 		return p, StoreError(err)
 	}
 	return p, nil
+}
+
+// lastGoodPolicy returns the policy the model follows in memory, else the
+// store's last good copy, else the zero policy.
+func (e *Engine) lastGoodPolicy(model string, pe *modelstore.PolicyError) modelstore.Policy {
+	if m := e.table.Load().byName[model]; m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.policyKnown {
+			return clonePolicy(m.policy)
+		}
+	}
+	if pe.HasLastGood {
+		return clonePolicy(pe.LastGood)
+	}
+	return modelstore.Policy{}
+}
+
+func clonePolicy(p modelstore.Policy) modelstore.Policy {
+	p.Labels = maps.Clone(p.Labels)
+	p.Weights = maps.Clone(p.Weights)
+	return p
 }
 
 // Pin writes the model's store policy so that version serves (0: follow the
@@ -353,6 +381,9 @@ func (e *Engine) DeleteVersion(ctx context.Context, model string, version int64)
 		}
 	}
 	p, err := e.store.Policy(ctx, model)
+	if pe := (*modelstore.PolicyError)(nil); errors.As(err, &pe) {
+		p, err = e.lastGoodPolicy(model, pe), nil // check against what is followed
+	}
 	if err != nil {
 		return StoreError(err)
 	}

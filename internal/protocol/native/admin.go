@@ -47,6 +47,9 @@ func StatusToProto(m engine.ModelStatus) *swapwirev1.ModelStatus {
 		Weights:        weightsToProto(m.Weights),
 		ServingVersion: m.Serving,
 	}
+	if m.StoreErr != nil {
+		st.StoreError = m.StoreErr.Error()
+	}
 	for _, v := range m.Versions {
 		vs := &swapwirev1.VersionStatus{Version: v.Version, State: stateToProto[v.State], InFlight: v.InFlight}
 		if v.Err != nil {
