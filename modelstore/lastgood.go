@@ -45,9 +45,34 @@ func (l *Local) rememberPolicy(dir string, data []byte) {
 	if err == nil && bytes.Equal(old, data) {
 		return
 	}
-	if err := writeFileAtomic(dir, lastGoodName, data); err != nil {
+	if err := writeFileRename(dir, lastGoodName, data); err != nil {
 		l.log.Debug("cannot keep the last good policy", "dir", dir, "error", err)
 	}
+}
+
+// writeFileRename replaces dir/name with data through a temporary file and
+// a rename, without syncing: the copy is rewritten on every policy change,
+// and a copy lost in a crash is only a missing safety net (a torn one fails
+// to decode and is ignored).
+func writeFileRename(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, tmpPrefix+name+"-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // lastGoodPolicy returns the model's last good policy and a *PolicyError
