@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/modelstore"
+	"github.com/swapwire/swapwire/predict"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
 
@@ -205,5 +206,39 @@ func TestPinnedFailureFallsBackOnlyToOlder(t *testing.T) {
 	ts2.eng.Refresh()
 	if s := listModel(t, ts2, "m"); s.GetServingVersion() != 0 {
 		t.Errorf("pinned 1 failing with only 2 newer: serving %d, want none", s.GetServingVersion())
+	}
+}
+
+// hungModel's Load ignores its context until release is closed.
+type hungModel struct {
+	release chan struct{}
+	closed  chan struct{}
+}
+
+func (h *hungModel) Load(context.Context, string) error { <-h.release; return nil }
+
+func (h *hungModel) Predict(context.Context, predict.Value, predict.Option) (predict.Result, error) {
+	return predict.Result{Label: predict.Text("hung")}, nil
+}
+
+func (h *hungModel) Close() error { close(h.closed); return nil }
+
+// TestHungLoadIsAbandoned loads a version whose Load ignores its context:
+// the load timeout fails it (before the fix the model was blocked forever),
+// and the predictor is closed once its Load returns.
+func TestHungLoadIsAbandoned(t *testing.T) {
+	st := newLocal(t, t.TempDir(), modelstore.WithPollInterval(0))
+	publish(t, st, "m", 1, "one")
+	h := &hungModel{release: make(chan struct{}), closed: make(chan struct{})}
+	ts := startServer(t, func() predict.Predictor { return h }, st, WithLoadTimeout(200*time.Millisecond))
+	err := ts.waitFailed(waitCtx(t), "m", 1)
+	if err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Fatalf("hung load: %v, want a failure saying it was abandoned", err)
+	}
+	close(h.release)
+	select {
+	case <-h.closed:
+	case <-waitCtx(t).Done():
+		t.Fatal("the abandoned predictor was not closed after its Load returned")
 	}
 }

@@ -234,6 +234,7 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	d.Streams = append([]grpc.StreamDesc(nil), desc.Streams...)
 	for i := range d.Methods {
 		full := "/" + d.ServiceName + "/" + d.Methods[i].MethodName
+		d.Methods[i].Handler = decodeErrors(d.Methods[i].Handler)
 		if MethodRole(full) == RolePublic {
 			continue
 		}
@@ -252,6 +253,10 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	}
 	for i := range d.Streams {
 		full := "/" + d.ServiceName + "/" + d.Streams[i].StreamName
+		sh := d.Streams[i].Handler
+		d.Streams[i].Handler = func(srv any, ss grpc.ServerStream) error {
+			return sh(srv, decodeErrorStream{ss})
+		}
 		if MethodRole(full) == RolePublic {
 			continue
 		}
@@ -263,3 +268,25 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	}
 	g.r.RegisterService(&d, impl)
 }
+
+// invalidDecode turns a message that fails to decode because it nests too
+// deep (a 9,000-level option) into INVALID_ARGUMENT: grpc-go reports every
+// decoding failure as INTERNAL, but this one is the caller's.
+func invalidDecode(err error) error {
+	if err != nil && strings.Contains(err.Error(), "exceeded maximum recursion depth") {
+		return status.Error(codes.InvalidArgument, "the request nests too deep (an option of thousands of levels?)")
+	}
+	return err
+}
+
+// decodeErrors wraps a unary handler so that its decoding errors pass
+// through invalidDecode.
+func decodeErrors(h grpc.MethodHandler) grpc.MethodHandler {
+	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		return h(srv, ctx, func(m any) error { return invalidDecode(dec(m)) }, ic)
+	}
+}
+
+type decodeErrorStream struct{ grpc.ServerStream }
+
+func (s decodeErrorStream) RecvMsg(m any) error { return invalidDecode(s.ServerStream.RecvMsg(m)) }

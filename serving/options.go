@@ -83,6 +83,12 @@ type config struct {
 	loggerSet       bool
 	metricsAddr     string
 	shutdownAfter   time.Duration
+	drainDelay      time.Duration
+	maxStreams      uint32
+	keepaliveMin    time.Duration
+	maxConnAge      time.Duration
+	maxConnGrace    time.Duration
+	requestTimeout  time.Duration
 }
 
 func defaultConfig() config {
@@ -97,6 +103,11 @@ func defaultConfig() config {
 		healthInterval: 2 * time.Second,
 		protocols:      allProtocols,
 		shutdownAfter:  30 * time.Second,
+		maxStreams:     DefaultMaxConcurrentStreams,
+		keepaliveMin:   10 * time.Second,
+		maxConnAge:     30 * time.Minute,
+		maxConnGrace:   time.Minute,
+		requestTimeout: time.Minute,
 	}
 }
 
@@ -223,6 +234,47 @@ func WithShutdownTimeout(d time.Duration) ServerOption {
 // caller's address never decides. Options add up.
 func WithIdentities(ids ...Identity) ServerOption {
 	return optionFunc(func(c *config) { c.identities = append(c.identities, ids...) })
+}
+
+// WithDrainDelay sets how long Shutdown keeps accepting connections and
+// requests after health turns NOT_SERVING, before it stops accepting: the
+// time load balancers and Kubernetes endpoints take to stop sending
+// traffic. The default is 0 for the library; swapwire serve uses 5 seconds.
+func WithDrainDelay(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.drainDelay = max(d, 0) })
+}
+
+// DefaultMaxConcurrentStreams is the default of [WithMaxConcurrentStreams].
+const DefaultMaxConcurrentStreams = 1000
+
+// WithMaxConcurrentStreams caps the streams (calls) one connection may
+// have open at once; a client past it waits. The default is
+// DefaultMaxConcurrentStreams; 0 lifts the cap.
+func WithMaxConcurrentStreams(n uint32) ServerOption {
+	return optionFunc(func(c *config) { c.maxStreams = n })
+}
+
+// WithKeepaliveMinTime is the shortest interval at which a client may send
+// keepalive pings; a client that pings more often is disconnected
+// (GOAWAY "too_many_pings"). Pings without open streams are allowed. The
+// default is 10 seconds.
+func WithKeepaliveMinTime(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.keepaliveMin = d })
+}
+
+// WithMaxConnectionAge closes connections older than age with a GOAWAY,
+// giving calls in flight grace to finish, so that long-lived clients
+// spread over replicas an autoscaler adds. The defaults are 30 minutes and
+// one minute; an age of 0 keeps connections forever.
+func WithMaxConnectionAge(age, grace time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.maxConnAge, c.maxConnGrace = age, grace })
+}
+
+// WithRequestTimeout is the deadline of a public unary call (a prediction,
+// health, metadata) whose client set none; a client's own deadline always
+// wins. The default is one minute; 0 sets none.
+func WithRequestTimeout(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.requestTimeout = d })
 }
 
 // WithAdminToken is WithIdentities with one identity named "token" that

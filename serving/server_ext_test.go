@@ -131,15 +131,25 @@ func TestNestedOptionArrivesIntact(t *testing.T) {
 }
 
 func TestPanicGivesInternalAndServerLives(t *testing.T) {
-	s := startEcho(t)
+	var logBuf lockedBuffer
+	s := startEcho(t, serving.WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
 	opt, _ := structpb.NewStruct(map[string]any{"panic": true})
 	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "boom"}}
 	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("panic gave %v, want Internal", err)
 	}
-	if !strings.Contains(err.Error(), "echo was asked to panic") {
-		t.Errorf("error %q does not name the panic", err)
+	// The panic's text stays in the log; the client gets an id to find it.
+	if strings.Contains(err.Error(), "echo was asked to panic") {
+		t.Errorf("error %q shows the panic's text to the client", err)
+	}
+	_, id, ok := strings.Cut(status.Convert(err).Message(), "request id ")
+	id = strings.TrimSuffix(id, ")")
+	if !ok || len(id) != 16 {
+		t.Fatalf("error %q carries no request id", err)
+	}
+	if log := logBuf.String(); !strings.Contains(log, "request_id="+id) || !strings.Contains(log, "echo was asked to panic") {
+		t.Errorf("the log does not tie request id %s to the panic:\n%s", id, log)
 	}
 	resp, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in})
 	if err != nil || resp.GetOutput().GetText() != "boom" {
@@ -558,4 +568,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDeepOptionIsInvalidArgument sends a 3,000-deep option (before the
+// fix: INTERNAL from the worker conversion). Deeper than 5,000 the Go
+// client itself cannot encode it; the server maps a decoder's recursion
+// error to INVALID_ARGUMENT too (invalidDecode).
+func TestDeepOptionIsInvalidArgument(t *testing.T) {
+	s := startEcho(t)
+	opt := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	cur := opt
+	for range 3000 {
+		next := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+		cur.Fields["a"] = structpb.NewStructValue(next)
+		cur = next
+	}
+	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}}
+	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "deeper than") {
+		t.Fatalf("3,000-deep option: %v, want InvalidArgument", err)
+	}
 }

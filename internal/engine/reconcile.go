@@ -359,8 +359,9 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 			closePredictor(p)
 		}
 	}()
-	if err := p.Load(ctx, dir); err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+	if err := e.loadBounded(ctx, m, num, p, dir); err != nil {
+		p = nil // closed by loadBounded, now or when its Load returns
+		return nil, err
 	}
 	v := &version{
 		eng:    e,
@@ -387,6 +388,38 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 	v.loadedAt = time.Now()
 	v.refs.Store(1)
 	return v, nil
+}
+
+// loadBounded runs p.Load, but returns when ctx ends (the load timeout)
+// even if Load ignores its context: the hung Load is abandoned, and p is
+// closed if it ever returns, so the model can load another version.
+func (e *Engine) loadBounded(ctx context.Context, m *model, num int64, p predict.Predictor, dir string) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("load panicked: %v", r)
+			}
+		}()
+		done <- p.Load(ctx, dir)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			closePredictor(p)
+			return fmt.Errorf("load: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		e.log.Error("load ignored its deadline; abandoned", "model", m.name, "version", num)
+		// Not counted in e.closes: a Load that never returns must not hold
+		// the engine's Close too.
+		go func() {
+			<-done
+			closePredictor(p)
+		}()
+		return fmt.Errorf("load: %w (the predictor's Load ignored it and was abandoned)", ctx.Err())
+	}
 }
 
 // warmFromFile runs the sample requests of a warm-up file, if there is one.
