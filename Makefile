@@ -71,7 +71,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 # Every decoder's fuzz target, as package:target.
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
-	./internal/jsonvalue:FuzzParseLabeledExample
+	./internal/jsonvalue:FuzzParseLabeledExample ./internal/archive:FuzzExtractTar
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 

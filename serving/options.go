@@ -89,6 +89,7 @@ type config struct {
 	maxConnAge      time.Duration
 	maxConnGrace    time.Duration
 	requestTimeout  time.Duration
+	uploads         UploadLimits
 }
 
 func defaultConfig() config {
@@ -108,6 +109,7 @@ func defaultConfig() config {
 		maxConnAge:     30 * time.Minute,
 		maxConnGrace:   time.Minute,
 		requestTimeout: time.Minute,
+		uploads:        UploadLimits{MaxExtractedBytes: 4 << 30, MaxFiles: 10_000, MaxConcurrent: 4, IdleTimeout: time.Minute},
 	}
 }
 
@@ -242,6 +244,36 @@ func WithIdentities(ids ...Identity) ServerOption {
 // traffic. The default is 0 for the library; swapwire serve uses 5 seconds.
 func WithDrainDelay(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.drainDelay = max(d, 0) })
+}
+
+// UploadLimits bound UploadModel archives: the bytes their files extract
+// to (sparse files are refused), the files and directories they hold, the
+// uploads that may run at once (one more is RESOURCE_EXHAUSTED), and how
+// long an upload may send nothing before it fails. The defaults are 4 GiB,
+// 10,000 files, 4 uploads and one minute; a zero field keeps its default.
+type UploadLimits struct {
+	MaxExtractedBytes int64
+	MaxFiles          int64
+	MaxConcurrent     int
+	IdleTimeout       time.Duration
+}
+
+// WithUploadLimits sets the upload limits; zero fields keep their defaults.
+func WithUploadLimits(l UploadLimits) ServerOption {
+	return optionFunc(func(c *config) {
+		if l.MaxExtractedBytes > 0 {
+			c.uploads.MaxExtractedBytes = l.MaxExtractedBytes
+		}
+		if l.MaxFiles > 0 {
+			c.uploads.MaxFiles = l.MaxFiles
+		}
+		if l.MaxConcurrent > 0 {
+			c.uploads.MaxConcurrent = l.MaxConcurrent
+		}
+		if l.IdleTimeout > 0 {
+			c.uploads.IdleTimeout = l.IdleTimeout
+		}
+	})
 }
 
 // DefaultMaxConcurrentStreams is the default of [WithMaxConcurrentStreams].

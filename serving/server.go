@@ -96,6 +96,7 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		Batch:          cfg.batch,
 		HealthInterval: cfg.healthInterval,
 		RequestLogRate: cfg.requestLogRate,
+		MaxUploads:     cfg.uploads.MaxConcurrent,
 		OnChange:       s.updateHealth,
 	})
 	if err != nil {
@@ -153,6 +154,10 @@ func Register(r grpc.ServiceRegistrar, s *Server) {
 			ServiceLevel:    s.cfg.serviceLevel,
 			SwapwireVersion: Version,
 			MaxUploadBytes:  s.cfg.maxUploadBytes,
+
+			MaxExtractedBytes: s.cfg.uploads.MaxExtractedBytes,
+			MaxUploadFiles:    s.cfg.uploads.MaxFiles,
+			UploadIdleTimeout: s.cfg.uploads.IdleTimeout,
 		})
 	}
 	if s.cfg.protocols&Rekcurd != 0 {

@@ -62,6 +62,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tokensFile := fs.String("admin-tokens-file", "", "file of admin identities, one \"NAME ROLE token:T|subject:S|san:N\" a line (roles read, deploy, admin; mode 600); $SWAPWIRE_ADMIN_TOKEN adds identity \"env\" with role admin. With none, admin calls are refused")
 	devLoopback := fs.Bool("dev-loopback-admin", false, "DEVELOPMENT ONLY: make every loopback caller admin, including anything proxied from this host")
 	plainTokens := fs.Bool("allow-plaintext-tokens", false, "accept bearer tokens without TLS (development, or TLS ended by a proxy on this host)")
+	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep accepting with health NOT_SERVING before stopping (endpoint removal time)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, the most the drain delay, in-flight requests and closing models may take in all")
+	maxStreams := fs.Uint("max-concurrent-streams", serving.DefaultMaxConcurrentStreams, "streams one connection may have open at once; 0 for no cap")
+	keepaliveMin := fs.Duration("keepalive-min-time", 10*time.Second, "clients that ping more often are disconnected")
+	maxConnAge := fs.Duration("max-connection-age", 30*time.Minute, "close connections older than this (GOAWAY), so clients spread over new replicas; 0 for never")
+	maxConnGrace := fs.Duration("max-connection-age-grace", time.Minute, "time calls in flight get to finish on a connection closed for its age")
+	requestTimeout := fs.Duration("request-timeout", time.Minute, "deadline of a prediction whose client set none; 0 for none")
+	loadTimeout := fs.Duration("load-timeout", 10*time.Minute, "longest a version's load and warm-up may take; a load past it is abandoned")
+	maxUpload := fs.Int64("max-upload-bytes", 4<<30, "largest upload archive, in bytes")
+	maxExtracted := fs.Int64("max-extracted-bytes", 4<<30, "most bytes an upload may extract to (sparse files are refused)")
+	maxFiles := fs.Int64("max-upload-files", 10000, "most files and directories in an upload")
+	maxUploads := fs.Int("max-uploads", 4, "uploads at once; one more is RESOURCE_EXHAUSTED")
+	uploadIdle := fs.Duration("upload-idle-timeout", time.Minute, "an upload that sends nothing for this long fails")
+	cleanAfter := fs.Duration("clean-tmp-after", time.Hour, "on start, remove the store's temporary directories (interrupted uploads) older than this")
 	tlsCert := fs.String("tls-cert", "", "server certificate file: serve TLS")
 	tlsKey := fs.String("tls-key", "", "server key file")
 	tlsClientCA := fs.String("tls-client-ca", "", "CA file: require and verify client certificates (mTLS)")
@@ -134,6 +148,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := store.Clean(ctx, *cleanAfter); err != nil {
+		log.Warn("cleaning the store's temporary directories", "error", err)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -143,6 +160,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		serving.WithKeepPrevious(*keepPrev), serving.WithIdentities(ids...),
 		serving.WithDevLoopbackAdmin(*devLoopback), serving.WithPlaintextTokens(*plainTokens),
 		serving.WithRequestLog(*logRequests),
+		serving.WithDrainDelay(*drainDelay), serving.WithLoadTimeout(*loadTimeout),
+		serving.WithMaxConcurrentStreams(uint32(*maxStreams)), serving.WithKeepaliveMinTime(*keepaliveMin),
+		serving.WithMaxConnectionAge(*maxConnAge, *maxConnGrace), serving.WithRequestTimeout(*requestTimeout),
+		serving.WithMaxUploadBytes(*maxUpload),
+		serving.WithUploadLimits(serving.UploadLimits{MaxExtractedBytes: *maxExtracted, MaxFiles: *maxFiles, MaxConcurrent: *maxUploads, IdleTimeout: *uploadIdle}),
 		serving.WithBatching(serving.BatchConfig{MaxBatchSize: *batchSize, MaxDelay: *batchDelay, MaxQueue: *batchQueue}),
 	}
 	if len(names) > 0 {
@@ -182,12 +204,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	log.Info("shutting down", "drain_delay", drainDelay.Seconds(), "timeout", shutdownTimeout.Seconds())
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, serving.ErrServerClosed) {
-		return err
+		return fmt.Errorf("shutdown did not finish within %v; requests were cut off: %w", *shutdownTimeout, err)
 	}
+	log.Info("stopped")
 	return nil
 }
 

@@ -92,7 +92,7 @@ func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &serveRun{log: newServeLog(), cancel: cancel, done: make(chan struct{})}
-	args = append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+	args = append([]string{"--listen", "127.0.0.1:0", "--log-format", "json", "--drain-delay", "0s"}, args...)
 	go func() {
 		defer close(r.done)
 		r.err = serve(ctx, args, io.Discard, r.log)

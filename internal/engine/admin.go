@@ -114,6 +114,12 @@ func (e *Engine) Publish(ctx context.Context, model string, version int64, fill 
 	if version < 0 {
 		return Published{}, predict.InvalidArgument("version %d: versions are positive", version)
 	}
+	select {
+	case e.uploads <- struct{}{}:
+		defer func() { <-e.uploads }()
+	default:
+		return Published{}, predict.Errorf(codes.ResourceExhausted, "%d uploads are running already; retry later", cap(e.uploads))
+	}
 	tx, err := e.store.Begin(ctx, model)
 	if err != nil {
 		return Published{}, StoreError(err)
