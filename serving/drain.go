@@ -110,21 +110,20 @@ func (s *streams) intercept(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	}()
 	done := make(chan error, 1)
 	go func() { done <- handler(srv, t) }()
+	drained := status.Error(codes.Unavailable, "the server is shutting down; reconnect to another replica")
 	select {
 	case err := <-done:
+		if ctx.Err() != nil && ss.Context().Err() == nil {
+			return drained // it returned because the drain ended it
+		}
 		return err
 	case <-ctx.Done():
 	}
 	if ss.Context().Err() != nil { // the client went away: let the handler finish
 		return <-done
 	}
-	select {
-	case err := <-done: // it ended on its own meanwhile
-		return err
-	default:
-	}
 	t.mu.Lock()
 	t.ended = true
 	t.mu.Unlock()
-	return status.Error(codes.Unavailable, "the server is shutting down; reconnect to another replica")
+	return drained
 }
