@@ -6,12 +6,18 @@ package main
 // the rows as the matrix of docs/reliability.md.
 
 import (
+	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -358,4 +364,108 @@ func TestFaultGarbagePolicyRestart(t *testing.T) {
 		t.Errorf("POLICY.json after the repair: %s %v", b, err)
 	}
 	row(t, "garbage POLICY.json, then restart", n, failed, "OK (all from pinned v1)", "serving v1 "+up.Round(100*time.Millisecond).String()+" after restart")
+}
+
+// TestFaultSparseUpload uploads a 2 KB PAX sparse tar that expands to
+// 1 GiB: refused, and no file over the cap is left in the store (before the
+// fix the 1 GiB file was written).
+func TestFaultSparseUpload(t *testing.T) {
+	store := t.TempDir()
+	p := startProc(t, store, false, "--max-extracted-bytes", "1048576")
+	archive := sparseArchive(1 << 30)
+	sum := sha256.Sum256(archive)
+	up, err := swapwirev1.NewModelServiceClient(dialProc(t, p.addr)).UploadModel(adminCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Header{Header: &swapwirev1.UploadHeader{Model: "m", Sha256: hex.EncodeToString(sum[:])}}})
+	up.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Chunk{Chunk: archive}})
+	_, err = up.CloseAndRecv()
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "sparse") {
+		t.Fatalf("sparse upload: %v, want InvalidArgument", err)
+	}
+	var largest int64
+	filepath.Walk(store, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() && info.Size() > largest {
+			largest = info.Size()
+		}
+		return nil
+	})
+	if largest > 1<<20 {
+		t.Fatalf("a %d-byte file is in the store", largest)
+	}
+	row(t, "2 KB PAX sparse tar expanding to 1 GiB", 1, 1, "INVALID_ARGUMENT", "largest file left: "+strconv.FormatInt(largest, 10)+" B")
+}
+
+// TestFaultKilledMidUpload kills the server in the middle of an upload and
+// restarts it: the interrupted upload's .tmp-* directory is removed (before
+// the fix it stayed forever).
+func TestFaultKilledMidUpload(t *testing.T) {
+	store := t.TempDir()
+	p := startProc(t, store, false)
+	up, err := swapwirev1.NewModelServiceClient(dialProc(t, p.addr)).UploadModel(adminCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Header{Header: &swapwirev1.UploadHeader{Model: "m", Sha256: strings.Repeat("0", 64)}}})
+	up.Send(&swapwirev1.UploadModelRequest{Kind: &swapwirev1.UploadModelRequest_Chunk{Chunk: make([]byte, 512)}})
+	var tmp []string
+	for deadline := time.Now().Add(20 * time.Second); len(tmp) == 0; {
+		tmp, _ = filepath.Glob(filepath.Join(store, "m", ".tmp-*"))
+		if time.Now().After(deadline) {
+			t.Fatal("the upload made no temporary directory")
+		}
+		runtime.Gosched()
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	if left, _ := filepath.Glob(filepath.Join(store, "m", ".tmp-*")); len(left) == 0 {
+		t.Fatal("the killed upload left nothing to clean")
+	}
+	startProc(t, store, false, "--clean-tmp-after", "0s")
+	left, _ := filepath.Glob(filepath.Join(store, "m", ".tmp-*"))
+	if len(left) != 0 {
+		t.Fatalf("after a restart, %v remain", left)
+	}
+	row(t, "server killed mid-upload, then restarted", 1, 1, "UNAVAILABLE (killed)", "tmp dir removed at start")
+}
+
+// sparseArchive is a PAX 1.0 sparse tar of about 2 KB whose one file
+// expands to realSize bytes (archive/tar's writer will not make one).
+func sparseArchive(realSize int64) []byte {
+	header := func(name string, size int64, typ byte) []byte {
+		b := make([]byte, 512)
+		copy(b[0:], name)
+		copy(b[100:], "0000644\x00")
+		copy(b[108:], "0000000\x00")
+		copy(b[116:], "0000000\x00")
+		copy(b[124:], fmt.Sprintf("%011o\x00", size))
+		copy(b[136:], "00000000000\x00")
+		b[156] = typ
+		copy(b[257:], "ustar\x0000")
+		copy(b[148:156], "        ")
+		sum := 0
+		for _, c := range b {
+			sum += int(c)
+		}
+		copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+		return b
+	}
+	pad := func(b []byte) []byte { return append(b, make([]byte, (512-len(b)%512)%512)...) }
+	rec := func(k, v string) string {
+		n := len(k) + len(v) + 3
+		for {
+			s := fmt.Sprintf("%d %s=%s\n", n, k, v)
+			if len(s) == n {
+				return s
+			}
+			n = len(s)
+		}
+	}
+	pax := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "weights.bin") + rec("GNU.sparse.realsize", fmt.Sprint(realSize))
+	data := append(pad([]byte(fmt.Sprintf("1\n%d\n512\n", realSize-512))), make([]byte, 512)...)
+	out := append(header("PaxHeaders/weights.bin", int64(len(pax)), tar.TypeXHeader), pad([]byte(pax))...)
+	out = append(out, header("GNUSparseFile.0/weights.bin", int64(len(data)), tar.TypeReg)...)
+	out = append(out, data...)
+	return append(out, make([]byte, 1024)...)
 }
