@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -354,13 +353,7 @@ func TestMetricsCountRequests(t *testing.T) {
 }
 
 func TestGrpcurlReflectionAndPredict(t *testing.T) {
-	bin, err := exec.LookPath("grpcurl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("grpcurl is not installed; .ci/run installs it with make tools")
-		}
-		t.Skip("grpcurl not installed (make tools)")
-	}
+	bin := grpcurlBin(t)
 	s := startEcho(t)
 	out, err := exec.Command(bin, "-plaintext", s.Addr, "list").CombinedOutput()
 	if err != nil {
