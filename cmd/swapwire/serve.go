@@ -40,6 +40,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveHelp)
+		fs.PrintDefaults()
+	}
 	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (required)")
 	models := fs.String("model", "", "comma-separated models to serve; empty for every model in the store (the first is the default)")
 	worker := fs.String("worker", "", `worker command, such as "python3 worker.py"; each version runs in a pool of these`)
@@ -213,6 +217,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
+
+const serveHelp = `Usage: swapwire serve --model-dir DIR (--worker CMD | --worker-addr HOST:PORT) [flags]
+
+Admin identities: admin calls need an identity with a role; with none they are
+refused. Roles: read (list, evaluate), deploy (read + upload, switch, label,
+split, rollback), admin (deploy + delete). Identities come from
+--admin-tokens-file (lines "NAME ROLE token:T|subject:S|san:N", mode 600) and
+$SWAPWIRE_ADMIN_TOKEN (identity "env", role admin), never from the command
+line. Tokens need TLS unless --allow-plaintext-tokens; client certificates
+(--tls-client-ca) count only when their subject or SAN is listed.
+
+Drain: on SIGTERM health turns NOT_SERVING, the server keeps accepting for
+--drain-delay, then stops accepting, ends idle streams, waits for requests in
+flight and closes models, all within --shutdown-timeout, and exits 0.
+
+Flags:
+`
 
 var _ predict.Predictor = (*sidecar.Pool)(nil)
 
