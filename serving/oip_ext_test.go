@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -459,5 +460,25 @@ func TestGrpcurlOIP(t *testing.T) {
 	out, err = runGrpcurlToken(t, bin, s.Addr, svc+"RepositoryModelUnload", `{"model_name": "m"}`, s.Token)
 	if err == nil || !strings.Contains(out, "Code:FailedPrecondition") || !strings.Contains(out, "themodelstoredecideswhatserves") {
 		t.Errorf("grpcurl RepositoryModelUnload: %v\n%s", err, out)
+	}
+}
+
+// TestOIPRepositoryLoadUnknownModel loads a model the store does not hold:
+// NOT_FOUND, and no directory appears in the store (before the fix: OK, and
+// a directory was created).
+func TestOIPRepositoryLoadUnknownModel(t *testing.T) {
+	root := t.TempDir()
+	st, err := modelstore.NewLocal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := servingtest.Start(t, func() predict.Predictor { return &fileModel{} }, st)
+	c := inferencepb.NewGRPCInferenceServiceClient(s.AdminConn)
+	_, err = c.RepositoryModelLoad(ctxT(t), &inferencepb.RepositoryModelLoadRequest{ModelName: "ghost"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("RepositoryModelLoad of an unknown model: %v, want NotFound", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "ghost")); !os.IsNotExist(err) {
+		t.Errorf("the store gained a directory for the unknown model (stat: %v)", err)
 	}
 }

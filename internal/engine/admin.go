@@ -206,6 +206,10 @@ func (e *Engine) Pin(ctx context.Context, model string, version int64, wait bool
 	if err != nil {
 		return modelstore.Policy{}, StoreError(err)
 	}
+	if len(versions) == 0 {
+		// Writing a policy would create the model in the store.
+		return modelstore.Policy{}, predict.Errorf(codes.NotFound, "model %q has no versions in the store", model)
+	}
 	target := version
 	if version == 0 && len(versions) > 0 {
 		target = versions[len(versions)-1]
