@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -170,4 +171,18 @@ func FuzzExtractTar(f *testing.F) {
 			t.Fatalf("extracted %d bytes over a cap of %d", total, capBytes)
 		}
 	})
+}
+
+// TestFullDiskIsResourceExhausted: a write that fails with ENOSPC (or a
+// quota) is RESOURCE_EXHAUSTED (before the fix: INVALID_ARGUMENT).
+func TestFullDiskIsResourceExhausted(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
+		err := diskError(&os.PathError{Op: "write", Path: "w", Err: errno})
+		if predict.CodeOf(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "disk is full") {
+			t.Errorf("%v: %v, want ResourceExhausted", errno, err)
+		}
+	}
+	if err := diskError(&os.PathError{Op: "write", Path: "w", Err: syscall.EIO}); predict.CodeOf(err) != codes.Internal {
+		t.Errorf("EIO: %v, want Internal", err)
+	}
 }
