@@ -70,7 +70,7 @@ func sparseTar(realSize int64) []byte {
 	return append(out, make([]byte, 1024)...)
 }
 
-func tarOf(t testing.TB, files map[string]string) []byte {
+func filesTar(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -116,7 +116,7 @@ func TestSparseTarRefused(t *testing.T) {
 
 func TestExtractedBytesAndFilesCapped(t *testing.T) {
 	dir := t.TempDir()
-	_, err := ExtractTar(bytes.NewReader(tarOf(t, map[string]string{"a": strings.Repeat("x", 600), "b": strings.Repeat("y", 600)})), dir, Limits{MaxBytes: 1000})
+	_, err := ExtractTar(bytes.NewReader(filesTar(t, map[string]string{"a": strings.Repeat("x", 600), "b": strings.Repeat("y", 600)})), dir, Limits{MaxBytes: 1000})
 	if predict.CodeOf(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Fatalf("1,200 bytes over a 1,000-byte cap: %v, want ResourceExhausted", err)
 	}
@@ -124,18 +124,18 @@ func TestExtractedBytesAndFilesCapped(t *testing.T) {
 	for i := range 21 {
 		files[fmt.Sprintf("f%02d", i)] = "x"
 	}
-	_, err = ExtractTar(bytes.NewReader(tarOf(t, files)), t.TempDir(), Limits{MaxFiles: 20})
+	_, err = ExtractTar(bytes.NewReader(filesTar(t, files)), t.TempDir(), Limits{MaxFiles: 20})
 	if predict.CodeOf(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "more than 20 files") {
 		t.Fatalf("21 files over a cap of 20: %v, want ResourceExhausted", err)
 	}
-	n, err := ExtractTar(bytes.NewReader(tarOf(t, map[string]string{"w": "weights"})), t.TempDir(), Limits{})
+	n, err := ExtractTar(bytes.NewReader(filesTar(t, map[string]string{"w": "weights"})), t.TempDir(), Limits{})
 	if err != nil || n != 1 {
 		t.Fatalf("a small archive: %d files, %v", n, err)
 	}
 }
 
 func TestTruncatedArchiveIsInvalidArgument(t *testing.T) {
-	a := tarOf(t, map[string]string{"w": strings.Repeat("x", 2000)})
+	a := filesTar(t, map[string]string{"w": strings.Repeat("x", 2000)})
 	_, err := ExtractTar(bytes.NewReader(a[:1000]), t.TempDir(), Limits{})
 	if predict.CodeOf(err) != codes.InvalidArgument {
 		t.Fatalf("truncated archive: %v, want InvalidArgument", err)
@@ -145,9 +145,9 @@ func TestTruncatedArchiveIsInvalidArgument(t *testing.T) {
 // FuzzExtractTar feeds arbitrary bytes to the extractor: it never panics,
 // never writes outside its directory, and never more than its caps.
 func FuzzExtractTar(f *testing.F) {
-	f.Add(tarOf(f, map[string]string{"w": "weights", "d/x": "1"}))
+	f.Add(filesTar(f, map[string]string{"w": "weights", "d/x": "1"}))
 	f.Add(sparseTar(1 << 20))
-	f.Add(tarOf(f, map[string]string{"../escape": "x"}))
+	f.Add(filesTar(f, map[string]string{"../escape": "x"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "v")
