@@ -87,13 +87,20 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
-FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL
+FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL ./internal/archive:FuzzExtractTar
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
+
+.PHONY: faults
+faults: ## run the process-level fault tests (bounded) and print the fault matrix of docs/reliability.md
+	@set -o pipefail; $(GO) test -race -count=1 -timeout 10m -run '^TestFault' -v ./cmd/swapwire/ 2>&1 | tee $${TMPDIR:-/tmp}/swapwire-faults.log | grep -E '^(--- |ok|FAIL)' ; status=$$?; \
+	echo; echo '| fault | test | requests sent | failed | codes | recovery |'; echo '|---|---|---|---|---|---|'; \
+	grep -o 'FAULT|.*' $${TMPDIR:-/tmp}/swapwire-faults.log | awk -F'|' '{ printf "|"; for (i = 2; i <= NF; i++) printf " %s |", $$i; print "" }'; \
+	exit $$status
 
 .PHONY: breaking
 breaking: ## fail when the protos break wire compatibility with main

@@ -70,7 +70,7 @@ func NewLocal(root string, opts ...LocalOption) (*Local, error) {
 		poll:        DefaultPollInterval,
 		fsnotify:    true,
 		debounce:    DefaultDebounce,
-		verifyCache: true,
+		verifyCache: false, // hash every file on every Open: bit rot keeps size and mtime
 	}
 	for _, o := range opts {
 		o.applyLocal(&cfg)

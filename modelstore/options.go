@@ -61,8 +61,8 @@ func WithLogger(l *slog.Logger) LocalOption {
 	return localOptionFunc(func(c *localConfig) { c.logger = l })
 }
 
-// WithVerifyCache turns the verification cache on or off. With the cache
-// (the default), Open remembers the identity, size and modification time of
+// WithVerifyCache turns the verification cache on or off; it is off by
+// default, so every Open hashes every file. With the cache, Open remembers the identity, size and modification time of
 // every file of a version it verified, and a later Open of the same version
 // rehashes nothing if none of them changed. A change that keeps a file's
 // inode, size and modification time (a deliberate forgery, or bit rot on

@@ -86,7 +86,8 @@ func decodePolicy(data []byte) (Policy, error) {
 
 // Policy returns the policy in the model's POLICY.json, or the zero Policy
 // when the file (or the model) does not exist. A file that is not a valid
-// policy is an error.
+// policy is a *PolicyError, returned with the last good policy when the
+// store kept one.
 func (l *Local) Policy(ctx context.Context, model string) (Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return Policy{}, err
@@ -112,8 +113,9 @@ func (l *Local) Policy(ctx context.Context, model string) (Policy, error) {
 	}
 	p, err := decodePolicy(data)
 	if err != nil {
-		return Policy{}, fmt.Errorf("modelstore: policy of %s: %w", model, err)
+		return l.lastGoodPolicy(dir, model, err)
 	}
+	l.rememberPolicy(dir, data)
 	return p, nil
 }
 
@@ -158,6 +160,12 @@ func (l *Local) UpdatePolicy(ctx context.Context, model string, fn func(*Policy)
 	}
 	defer unlock()
 	cur, err := l.Policy(ctx, model)
+	if pe := (*PolicyError)(nil); errors.As(err, &pe) {
+		// An invalid POLICY.json: this write repairs it, starting from the
+		// last good policy (or none).
+		l.log.Warn("repairing an invalid policy", "model", model, "error", pe.Err)
+		cur, err = pe.LastGood, nil
+	}
 	if err != nil {
 		return Policy{}, err
 	}
@@ -177,6 +185,7 @@ func (l *Local) UpdatePolicy(ctx context.Context, model string, fn func(*Policy)
 	if err := writeFileAtomic(dir, PolicyName, data); err != nil {
 		return Policy{}, fmt.Errorf("modelstore: write policy of %s: %w", model, err)
 	}
+	l.rememberPolicy(dir, data)
 	return next, nil
 }
 

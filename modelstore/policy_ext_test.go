@@ -45,10 +45,11 @@ func TestPolicyRoundTrip(t *testing.T) {
 	if got, err := l.Policy(ctx, "new"); err != nil || got.Pinned != 1 {
 		t.Fatalf("Policy(new) = %+v, %v", got, err)
 	}
-	// No temporary file is left behind; the lock file stays.
+	// No temporary file is left behind: the version, the policy, its last
+	// good copy and the lock file.
 	entries, _ := os.ReadDir(filepath.Join(root, "m"))
-	if len(entries) != 3 {
-		t.Errorf("model dir holds %v, want 1, .policy.lock and %s", entries, modelstore.PolicyName)
+	if len(entries) != 4 {
+		t.Errorf("model dir holds %v, want 1, .policy.lock, %s and its last good copy", entries, modelstore.PolicyName)
 	}
 }
 

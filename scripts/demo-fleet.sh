@@ -37,12 +37,17 @@ ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_
 pids+=($!)
 for _ in $(seq 1 100); do (echo >"/dev/tcp/${S3%:*}/${S3#*:}") 2>/dev/null && break; sleep 0.1; done
 
+# The replicas' admin identity: a token in the environment (never on a
+# command line), accepted over the plaintext loopback connections.
+SWAPWIRE_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export SWAPWIRE_ADMIN_TOKEN
+
 step "starting 3 replicas: swapwire serve --model-store s3://models/demo --poll $POLL"
 addrs=()
 for i in 1 2 3; do
   addr=127.0.0.1:$(port)
   "$BIN/swapwire" serve --model-store s3://models/demo --s3-endpoint "http://$S3" --s3-path-style \
-    --model-cache "$WORK/cache$i" --poll "$POLL" --model m --listen "$addr" \
+    --model-cache "$WORK/cache$i" --poll "$POLL" --model m --listen "$addr" --allow-plaintext-tokens \
     --worker "$PY scripts/fleet-model.py" --workers 1 2>"$WORK/replica$i.log" &
   pids+=($!)
   addrs+=("$addr")

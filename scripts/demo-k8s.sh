@@ -100,7 +100,9 @@ bg swapwire-operator "$BIN/swapwire-operator" --metrics-listen 0 --health-listen
 step "a real Swapwire server on this host, on the store the ModelService names"
 PORT=$(freeport)
 ADDR=127.0.0.1:$PORT
-bg digits "$BIN/digits" --store "$STORE" --listen "$ADDR" --poll 300ms
+SWAPWIRE_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export SWAPWIRE_ADMIN_TOKEN # the server's admin identity and the CLI's token
+bg digits "$BIN/digits" --store "$STORE" --listen "$ADDR" --poll 300ms --allow-plaintext-tokens
 "$BIN/swapwire" health --addr "$ADDR" --wait 30s >/dev/null
 "$BIN/swapwire" upload --addr "$ADDR" --model digits --quiet examples/digits/model/v2
 "$BIN/swapwire" models --addr "$ADDR"

@@ -10,6 +10,10 @@ PORT=${PORT:-$((20000 + RANDOM % 20000))}
 ADDR=127.0.0.1:$PORT
 WORK=$(mktemp -d)
 server=
+# The admin identity for this demo: the server and the CLI read the token
+# from the environment, never from a command line.
+SWAPWIRE_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export SWAPWIRE_ADMIN_TOKEN
 
 cleanup() {
   if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then
@@ -28,7 +32,7 @@ step "training two versions of the scikit-learn digits SVM"
 
 step "serving with 2 Python workers on $ADDR"
 mkdir -p "$WORK/store"
-"$BIN/swapwire" serve --model-dir "$WORK/store" --model digits --listen "$ADDR" --poll 500ms \
+"$BIN/swapwire" serve --model-dir "$WORK/store" --model digits --listen "$ADDR" --poll 500ms --allow-plaintext-tokens \
   --worker "$PY examples/sklearn-digits/worker.py" --workers 2 2>"$WORK/server.log" &
 server=$!
 for _ in $(seq 1 100); do # until the server listens

@@ -10,6 +10,10 @@ ADDR=127.0.0.1:$PORT
 STORE=$(mktemp -d)
 LOG=$STORE.log
 server=
+# The admin identity for this demo: the server and the CLI read the token
+# from the environment, never from a command line.
+SWAPWIRE_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export SWAPWIRE_ADMIN_TOKEN
 
 cleanup() {
   if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then
@@ -23,7 +27,7 @@ trap cleanup EXIT
 source scripts/lib.sh
 
 step "serving examples/digits on $ADDR (store $STORE)"
-"$BIN/digits" --store "$STORE" --listen "$ADDR" --poll 500ms 2>"$LOG" &
+"$BIN/digits" --store "$STORE" --listen "$ADDR" --poll 500ms --allow-plaintext-tokens 2>"$LOG" &
 server=$!
 if ! "$BIN/swapwire" health --addr "$ADDR" --wait 30s; then
   cat "$LOG"; exit 1

@@ -2,7 +2,6 @@ package serving
 
 import (
 	"context"
-	"crypto/subtle"
 	"net"
 	"strings"
 
@@ -114,46 +113,68 @@ func MethodRole(fullMethod string) Role {
 }
 
 // authorize is the one admin check: it lets a call to a method that needs
-// more than RolePublic through only for an authenticated caller, and
-// returns the context that names the caller for the engine's log.
+// more than RolePublic through only for an authenticated identity whose
+// role is at least the method's, and returns the context that names the
+// caller for the engine's log. Addresses never decide, except under
+// WithDevLoopbackAdmin.
 func (s *Server) authorize(ctx context.Context, fullMethod string) (context.Context, error) {
 	need := MethodRole(fullMethod)
 	if need == RolePublic {
 		return ctx, nil
 	}
 	who, err := s.identify(ctx)
+	if err == nil && who.Role < need {
+		err = status.Errorf(codes.PermissionDenied, "identity %s has role %s; %s needs %s", who.Name, who.Role, fullMethod, need)
+	}
 	if err != nil {
-		s.cfg.logger.Warn("admin call refused", "method", fullMethod, "role", need.String(), "peer", peerAddr(ctx), "error", err)
+		s.cfg.logger.Warn("admin call refused", "method", fullMethod, "role", need.String(), "identity", who.Name, "peer", peerAddr(ctx), "error", status.Convert(err).Message())
 		return ctx, err
 	}
-	return engine.WithActor(ctx, who), nil
+	return engine.WithActor(ctx, who.Name+"("+who.Role.String()+")@"+peerAddr(ctx)), nil
 }
 
-// identify decides who the caller is: with a token configured, it must
-// present "authorization: Bearer <token>"; with none, a verified TLS client
-// certificate or a loopback peer is required.
-func (s *Server) identify(ctx context.Context) (string, error) {
-	if tok := s.cfg.adminToken; tok != "" {
-		md, _ := metadata.FromIncomingContext(ctx)
-		for _, h := range md.Get("authorization") {
-			got, ok := strings.CutPrefix(h, "Bearer ")
-			if ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
-				return "token@" + peerAddr(ctx), nil
+// identify decides who the caller is: a bearer token (refused over a
+// plaintext connection unless WithPlaintextTokens), else a verified client
+// certificate that matches an identity, else, under WithDevLoopbackAdmin
+// only, a loopback peer.
+func (s *Server) identify(ctx context.Context) (Identity, error) {
+	p, _ := peer.FromContext(ctx)
+	var tlsInfo *credentials.TLSInfo
+	if p != nil {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			tlsInfo = &ti
+		}
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if auth := md.Get("authorization"); len(auth) > 0 {
+		if tlsInfo == nil && !s.cfg.plaintextTokens {
+			return Identity{}, status.Error(codes.Unauthenticated, "bearer tokens are refused over a plaintext connection: serve TLS, or for development allow them (--allow-plaintext-tokens, serving.WithPlaintextTokens)")
+		}
+		for _, h := range auth {
+			if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+				if id, ok := matchToken(s.cfg.identities, tok); ok {
+					return id, nil
+				}
 			}
 		}
-		return "", status.Error(codes.Unauthenticated, "admin call needs a valid bearer token")
+		return Identity{}, status.Error(codes.Unauthenticated, "admin call with an unknown bearer token")
 	}
-	p, ok := peer.FromContext(ctx)
-	if !ok {
-		return "", status.Error(codes.PermissionDenied, "admin call from an unknown peer")
+	if tlsInfo != nil && len(tlsInfo.State.VerifiedChains) > 0 && len(tlsInfo.State.VerifiedChains[0]) > 0 {
+		leaf := tlsInfo.State.VerifiedChains[0][0]
+		if id, ok := matchCert(s.cfg.identities, leaf); ok {
+			return id, nil
+		}
+		if !s.cfg.devLoopback || p == nil || !isLoopback(p.Addr) {
+			return Identity{}, status.Errorf(codes.PermissionDenied, "client certificate %q matches no admin identity (by subject or SAN)", leaf.Subject.String())
+		}
 	}
-	if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
-		return "mtls:" + ti.State.VerifiedChains[0][0].Subject.String(), nil
+	if s.cfg.devLoopback && p != nil && isLoopback(p.Addr) {
+		return Identity{Name: "dev-loopback", Role: RoleAdmin}, nil
 	}
-	if isLoopback(p.Addr) {
-		return "loopback@" + peerAddr(ctx), nil
+	if len(s.cfg.identities) == 0 {
+		return Identity{}, status.Error(codes.PermissionDenied, errNoIdentity.Error())
 	}
-	return "", status.Error(codes.PermissionDenied, "admin calls are accepted from loopback only unless an admin token or client certificates are configured")
+	return Identity{}, status.Error(codes.Unauthenticated, "admin call needs a bearer token or an allowed client certificate")
 }
 
 func peerAddr(ctx context.Context) string {
@@ -213,6 +234,7 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	d.Streams = append([]grpc.StreamDesc(nil), desc.Streams...)
 	for i := range d.Methods {
 		full := "/" + d.ServiceName + "/" + d.Methods[i].MethodName
+		d.Methods[i].Handler = decodeErrors(d.Methods[i].Handler)
 		if MethodRole(full) == RolePublic {
 			continue
 		}
@@ -231,6 +253,10 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	}
 	for i := range d.Streams {
 		full := "/" + d.ServiceName + "/" + d.Streams[i].StreamName
+		sh := d.Streams[i].Handler
+		d.Streams[i].Handler = func(srv any, ss grpc.ServerStream) error {
+			return sh(srv, decodeErrorStream{ss})
+		}
 		if MethodRole(full) == RolePublic {
 			continue
 		}
@@ -242,3 +268,25 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	}
 	g.r.RegisterService(&d, impl)
 }
+
+// invalidDecode turns a message that fails to decode because it nests too
+// deep (a 9,000-level option) into INVALID_ARGUMENT: grpc-go reports every
+// decoding failure as INTERNAL, but this one is the caller's.
+func invalidDecode(err error) error {
+	if err != nil && strings.Contains(err.Error(), "exceeded maximum recursion depth") {
+		return status.Error(codes.InvalidArgument, "the request nests too deep (an option of thousands of levels?)")
+	}
+	return err
+}
+
+// decodeErrors wraps a unary handler so that its decoding errors pass
+// through invalidDecode.
+func decodeErrors(h grpc.MethodHandler) grpc.MethodHandler {
+	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		return h(srv, ctx, func(m any) error { return invalidDecode(dec(m)) }, ic)
+	}
+}
+
+type decodeErrorStream struct{ grpc.ServerStream }
+
+func (s decodeErrorStream) RecvMsg(m any) error { return invalidDecode(s.ServerStream.RecvMsg(m)) }

@@ -104,7 +104,7 @@ func callEvery(t *testing.T, conn *grpc.ClientConn, methods map[string]bool, md 
 // refused, on the Server's own grpc.Server and on a caller's one that
 // mounts the services with Register; no public method is.
 func TestGateGuardsEveryAdminMethod(t *testing.T) {
-	srv, err := New(echoFactory, modelstore.NewStatic("m", t.TempDir()), WithAdminToken("s3cret"))
+	srv, err := New(echoFactory, modelstore.NewStatic("m", t.TempDir()), WithAdminToken("s3cret"), WithPlaintextTokens(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,27 +60,36 @@ const (
 const allProtocols = Native | Rekcurd | OIP
 
 type config struct {
-	logger         *slog.Logger
-	registerer     prometheus.Registerer
-	name           string
-	serviceLevel   string
-	defaultModel   string
-	models         []string
-	factories      map[string]Factory
-	maxMsgSize     int
-	grpcOpts       []grpc.ServerOption
-	keepPrevious   bool
-	loadTimeout    time.Duration
-	drainTimeout   time.Duration
-	maxUploadBytes int64
-	batch          BatchConfig
-	adminToken     string
-	healthInterval time.Duration
-	requestLogRate float64
-	protocols      Protocol
-	loggerSet      bool
-	metricsAddr    string
-	shutdownAfter  time.Duration
+	logger          *slog.Logger
+	registerer      prometheus.Registerer
+	name            string
+	serviceLevel    string
+	defaultModel    string
+	models          []string
+	factories       map[string]Factory
+	maxMsgSize      int
+	grpcOpts        []grpc.ServerOption
+	keepPrevious    bool
+	loadTimeout     time.Duration
+	drainTimeout    time.Duration
+	maxUploadBytes  int64
+	batch           BatchConfig
+	identities      []Identity
+	devLoopback     bool
+	plaintextTokens bool
+	healthInterval  time.Duration
+	requestLogRate  float64
+	protocols       Protocol
+	loggerSet       bool
+	metricsAddr     string
+	shutdownAfter   time.Duration
+	drainDelay      time.Duration
+	maxStreams      uint32
+	keepaliveMin    time.Duration
+	maxConnAge      time.Duration
+	maxConnGrace    time.Duration
+	requestTimeout  time.Duration
+	uploads         UploadLimits
 }
 
 func defaultConfig() config {
@@ -95,6 +104,12 @@ func defaultConfig() config {
 		healthInterval: 2 * time.Second,
 		protocols:      allProtocols,
 		shutdownAfter:  30 * time.Second,
+		maxStreams:     DefaultMaxConcurrentStreams,
+		keepaliveMin:   10 * time.Second,
+		maxConnAge:     30 * time.Minute,
+		maxConnGrace:   time.Minute,
+		requestTimeout: time.Minute,
+		uploads:        UploadLimits{MaxExtractedBytes: 4 << 30, MaxFiles: 10_000, MaxConcurrent: 4, IdleTimeout: time.Minute},
 	}
 }
 
@@ -215,11 +230,106 @@ func WithShutdownTimeout(d time.Duration) ServerOption {
 	return optionFunc(func(c *config) { c.shutdownAfter = d })
 }
 
-// WithAdminToken requires "authorization: Bearer <token>" metadata on every
-// ModelService call. Without it, admin calls are accepted only from
-// loopback peers.
+// WithIdentities lets the given identities make admin calls, each up to
+// its role. Without any identity (and without [WithDevLoopbackAdmin]) every
+// admin call is refused with a message saying how to configure one; the
+// caller's address never decides. Options add up.
+func WithIdentities(ids ...Identity) ServerOption {
+	return optionFunc(func(c *config) { c.identities = append(c.identities, ids...) })
+}
+
+// WithDrainDelay sets how long Shutdown keeps accepting connections and
+// requests after health turns NOT_SERVING, before it stops accepting: the
+// time load balancers and Kubernetes endpoints take to stop sending
+// traffic. The default is 0 for the library; swapwire serve uses 5 seconds.
+func WithDrainDelay(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.drainDelay = max(d, 0) })
+}
+
+// UploadLimits bound UploadModel archives: the bytes their files extract
+// to (sparse files are refused), the files and directories they hold, the
+// uploads that may run at once (one more is RESOURCE_EXHAUSTED), and how
+// long an upload may send nothing before it fails. The defaults are 4 GiB,
+// 10,000 files, 4 uploads and one minute; a zero field keeps its default.
+type UploadLimits struct {
+	MaxExtractedBytes int64
+	MaxFiles          int64
+	MaxConcurrent     int
+	IdleTimeout       time.Duration
+}
+
+// WithUploadLimits sets the upload limits; zero fields keep their defaults.
+func WithUploadLimits(l UploadLimits) ServerOption {
+	return optionFunc(func(c *config) {
+		if l.MaxExtractedBytes > 0 {
+			c.uploads.MaxExtractedBytes = l.MaxExtractedBytes
+		}
+		if l.MaxFiles > 0 {
+			c.uploads.MaxFiles = l.MaxFiles
+		}
+		if l.MaxConcurrent > 0 {
+			c.uploads.MaxConcurrent = l.MaxConcurrent
+		}
+		if l.IdleTimeout > 0 {
+			c.uploads.IdleTimeout = l.IdleTimeout
+		}
+	})
+}
+
+// DefaultMaxConcurrentStreams is the default of [WithMaxConcurrentStreams].
+const DefaultMaxConcurrentStreams = 1000
+
+// WithMaxConcurrentStreams caps the streams (calls) one connection may
+// have open at once; a client past it waits. The default is
+// DefaultMaxConcurrentStreams; 0 lifts the cap.
+func WithMaxConcurrentStreams(n uint32) ServerOption {
+	return optionFunc(func(c *config) { c.maxStreams = n })
+}
+
+// WithKeepaliveMinTime is the shortest interval at which a client may send
+// keepalive pings; a client that pings more often is disconnected
+// (GOAWAY "too_many_pings"). Pings without open streams are allowed. The
+// default is 10 seconds.
+func WithKeepaliveMinTime(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.keepaliveMin = d })
+}
+
+// WithMaxConnectionAge closes connections older than age with a GOAWAY,
+// giving calls in flight grace to finish, so that long-lived clients
+// spread over replicas an autoscaler adds. The defaults are 30 minutes and
+// one minute; an age of 0 keeps connections forever.
+func WithMaxConnectionAge(age, grace time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.maxConnAge, c.maxConnGrace = age, grace })
+}
+
+// WithRequestTimeout is the deadline of a public unary call (a prediction,
+// health, metadata) whose client set none; a client's own deadline always
+// wins. The default is one minute; 0 sets none.
+func WithRequestTimeout(d time.Duration) ServerOption {
+	return optionFunc(func(c *config) { c.requestTimeout = d })
+}
+
+// WithAdminToken is WithIdentities with one identity named "token" that
+// holds RoleAdmin and is authenticated by the bearer token.
 func WithAdminToken(token string) ServerOption {
-	return optionFunc(func(c *config) { c.adminToken = token })
+	return WithIdentities(Identity{Name: "token", Role: RoleAdmin, Token: token})
+}
+
+// WithDevLoopbackAdmin, for development only, gives RoleAdmin to every
+// caller on a loopback address or a unix socket. Anything that proxies to
+// the server from the same host (a service-mesh sidecar, nginx, kubectl
+// port-forward) then passes as admin; the server logs a warning when it
+// starts serving. The default is off.
+func WithDevLoopbackAdmin(on bool) ServerOption {
+	return optionFunc(func(c *config) { c.devLoopback = on })
+}
+
+// WithPlaintextTokens accepts bearer tokens on connections without TLS,
+// where anyone on the path can read and replay them. For development, or
+// behind a proxy that terminates TLS on the same host. The default is off:
+// a token on a plaintext connection is refused.
+func WithPlaintextTokens(on bool) ServerOption {
+	return optionFunc(func(c *config) { c.plaintextTokens = on })
 }
 
 // WithHealthInterval sets how often the health of predictors that implement

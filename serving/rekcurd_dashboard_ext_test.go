@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -80,7 +81,7 @@ func TestRekcurdDashboardUploadSwitchEvaluate(t *testing.T) {
 	commitVersion(t, st, "m", "cat.model", "cat")
 	s := servingtest.StartReady(t, func() predict.Predictor { return &fileModel{} }, st,
 		serving.WithName("svc"), serving.WithServiceLevel("staging"))
-	d := rekcurdpb.NewRekcurdDashboardClient(s.Conn)
+	d := rekcurdpb.NewRekcurdDashboardClient(s.AdminConn)
 	w := rekcurdpb.NewRekcurdWorkerClient(s.Conn)
 
 	info, err := d.ServiceInfo(ctxT(t), &rekcurdpb.ServiceInfoRequest{})
@@ -202,5 +203,39 @@ func TestRekcurdDashboardAdminAuth(t *testing.T) {
 	// ServiceInfo needs no token.
 	if info, err := d.ServiceInfo(ctxT(t), &rekcurdpb.ServiceInfoRequest{}); err != nil || info.GetApplicationName() != "echo" {
 		t.Errorf("ServiceInfo = %v, %v", info, err)
+	}
+}
+
+// TestRekcurdUploadIdleTimeout: a Rekcurd upload that stops sending is
+// ended with DEADLINE_EXCEEDED after the idle timeout, and publishes
+// nothing.
+func TestRekcurdUploadIdleTimeout(t *testing.T) {
+	st, err := modelstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitVersion(t, st, "m", "cat.model", "cat")
+	s := servingtest.StartReady(t, func() predict.Predictor { return &fileModel{} }, st,
+		serving.WithUploadLimits(serving.UploadLimits{IdleTimeout: 200 * time.Millisecond}))
+	d := rekcurdpb.NewRekcurdDashboardClient(s.AdminConn)
+	stream, err := d.UploadModel(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&rekcurdpb.UploadModelRequest{Path: "m/dog.model", Data: []byte("do")}); err != nil {
+		t.Fatal(err)
+	}
+	// Send nothing more and keep the stream open: the server gives up on
+	// its own.
+	start := time.Now()
+	err = stream.RecvMsg(new(rekcurdpb.ModelResponse))
+	if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "idle") {
+		t.Fatalf("an idle upload ended with %v, want DEADLINE_EXCEEDED for being idle", err)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("the idle upload took %v to end", waited)
+	}
+	if vs, _ := st.Versions(context.Background(), "m"); len(vs) != 1 {
+		t.Fatalf("an abandoned upload left versions %v", vs)
 	}
 }

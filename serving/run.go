@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -18,6 +19,13 @@ import (
 // SIGTERM; then it shuts down gracefully within the time given with
 // [WithShutdownTimeout] (30 seconds by default). Without [WithLogger] it
 // logs to slog.Default(). It returns nil after a clean shutdown.
+//
+// Run, being what main does, also reads admin identities from the
+// environment: $SWAPWIRE_ADMIN_TOKENS_FILE names a file in the format of
+// [ParseIdentities], and $SWAPWIRE_ADMIN_TOKEN is the token of an
+// identity "env" with RoleAdmin; Run removes the token from the
+// environment so that child processes never inherit it. Without any
+// identity, admin calls are refused (see [WithIdentities]).
 //
 //	func main() {
 //		store, err := modelstore.NewLocal("models")
@@ -39,6 +47,11 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 		cfg.logger = slog.Default()
 	}
 	log := cfg.logger
+	ids, err := identitiesFromEnv()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, WithIdentities(ids...))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -91,6 +104,23 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// identitiesFromEnv reads $SWAPWIRE_ADMIN_TOKENS_FILE and
+// $SWAPWIRE_ADMIN_TOKEN, and unsets the latter.
+func identitiesFromEnv() ([]Identity, error) {
+	var ids []Identity
+	if f := os.Getenv("SWAPWIRE_ADMIN_TOKENS_FILE"); f != "" {
+		var err error
+		if ids, err = LoadIdentitiesFile(f); err != nil {
+			return nil, fmt.Errorf("serving: $SWAPWIRE_ADMIN_TOKENS_FILE: %w", err)
+		}
+	}
+	if tok := os.Getenv("SWAPWIRE_ADMIN_TOKEN"); tok != "" {
+		ids = append(ids, Identity{Name: "env", Role: RoleAdmin, Token: tok})
+		os.Unsetenv("SWAPWIRE_ADMIN_TOKEN")
+	}
+	return ids, nil
 }
 
 func btoi(b bool) int {

@@ -2,9 +2,13 @@ package serving
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -47,6 +52,7 @@ type Server struct {
 	shutting  bool
 	httpSrvs  []*http.Server
 	closeOnce sync.Once
+	streams   streams
 }
 
 // New returns a server for the models of store, each version built by a
@@ -62,6 +68,9 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o.apply(&cfg)
+	}
+	if err := validateIdentities(cfg.identities); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, health: health.NewServer()}
 	reg := cfg.registerer
@@ -87,6 +96,7 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		Batch:          cfg.batch,
 		HealthInterval: cfg.healthInterval,
 		RequestLogRate: cfg.requestLogRate,
+		MaxUploads:     cfg.uploads.MaxConcurrent,
 		OnChange:       s.updateHealth,
 	})
 	if err != nil {
@@ -101,14 +111,20 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		s.cfg.logger.Error("panic in handler", "panic", p)
-		return status.Errorf(codes.Internal, "internal error: %v", p)
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		s.cfg.logger.Error("panic in handler", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return status.Errorf(codes.Internal, "internal error (request id %s)", id)
 	})
 	gopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.maxMsgSize),
 		grpc.MaxSendMsgSize(cfg.maxMsgSize),
-		grpc.ChainUnaryInterceptor(s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
-		grpc.ChainStreamInterceptor(s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
+		grpc.MaxConcurrentStreams(cfg.maxStreams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.keepaliveMin, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.maxConnAge, MaxConnectionAgeGrace: cfg.maxConnGrace}),
+		grpc.ChainUnaryInterceptor(s.defaultDeadline, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
+		grpc.ChainStreamInterceptor(s.streams.intercept, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
 	}
 	s.grpc = grpc.NewServer(append(gopts, cfg.grpcOpts...)...)
 	Register(s.grpc, s)
@@ -138,16 +154,21 @@ func Register(r grpc.ServiceRegistrar, s *Server) {
 			ServiceLevel:    s.cfg.serviceLevel,
 			SwapwireVersion: Version,
 			MaxUploadBytes:  s.cfg.maxUploadBytes,
+
+			MaxExtractedBytes: s.cfg.uploads.MaxExtractedBytes,
+			MaxUploadFiles:    s.cfg.uploads.MaxFiles,
+			UploadIdleTimeout: s.cfg.uploads.IdleTimeout,
 		})
 	}
 	if s.cfg.protocols&Rekcurd != 0 {
 		rekcurd.Register(g, s.eng, rekcurd.Config{
-			Name:           s.cfg.name,
-			ServiceLevel:   s.cfg.serviceLevel,
-			MaxMessageSize: s.cfg.maxMsgSize,
-			MaxUploadBytes: s.cfg.maxUploadBytes,
-			Health:         s.health,
-			Logger:         s.cfg.logger,
+			Name:              s.cfg.name,
+			ServiceLevel:      s.cfg.serviceLevel,
+			MaxMessageSize:    s.cfg.maxMsgSize,
+			MaxUploadBytes:    s.cfg.maxUploadBytes,
+			Health:            s.health,
+			Logger:            s.cfg.logger,
+			UploadIdleTimeout: s.cfg.uploads.IdleTimeout,
 		})
 	}
 	if s.cfg.protocols&OIP != 0 {
@@ -177,6 +198,7 @@ func (s *Server) Serve(lis net.Listener) error {
 		lis.Close()
 		return ErrServerClosed
 	}
+	s.warnExposure(lis.Addr())
 	err := s.grpc.Serve(lis)
 	s.mu.Lock()
 	closed = s.closed || s.shutting
@@ -185,6 +207,39 @@ func (s *Server) Serve(lis net.Listener) error {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// defaultDeadline gives a public unary call whose client set no deadline
+// the server's request timeout.
+func (s *Server) defaultDeadline(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if _, ok := ctx.Deadline(); !ok && s.cfg.requestTimeout > 0 && MethodRole(info.FullMethod) == RolePublic {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.requestTimeout)
+		defer cancel()
+	}
+	return handler(ctx, req)
+}
+
+// warnExposure logs what an operator must know about who may make admin
+// calls on a listener: loopback admin is on, or the listener is reachable
+// from other hosts and no identity can make admin calls at all.
+func (s *Server) warnExposure(a net.Addr) {
+	if s.cfg.devLoopback {
+		s.cfg.logger.Warn("DEVELOPMENT MODE: every loopback caller is admin, including anything proxied from this host (a mesh sidecar, nginx, kubectl port-forward); never use this in production", "addr", a.String())
+	}
+	if len(s.cfg.identities) == 0 && !isLoopbackListener(a) {
+		s.cfg.logger.Warn("listening beyond loopback with no admin identity: admin calls are refused; configure SWAPWIRE_ADMIN_TOKEN or --admin-tokens-file to deploy models", "addr", a.String())
+	}
+	if s.cfg.plaintextTokens {
+		s.cfg.logger.Warn("bearer tokens are accepted over plaintext connections, where they can be read and replayed", "addr", a.String())
+	}
+}
+
+func isLoopbackListener(a net.Addr) bool {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.IsLoopback()
+	}
+	return isLoopback(a)
 }
 
 // MetricsHandler serves the server's Prometheus metrics. When the
@@ -239,20 +294,34 @@ func (s *Server) waitFailed(ctx context.Context, model string, version int64) er
 	return s.eng.WaitFailed(ctx, model, version)
 }
 
-// Shutdown stops the server gracefully: health turns NOT_SERVING, new
-// connections are refused, requests in flight finish, then every model
-// version is closed. When ctx ends first, the remaining work is cut short as
-// by Close. It is safe to call more than once.
+// Shutdown stops the server gracefully. Health turns NOT_SERVING at once,
+// and the server keeps accepting connections and requests for the drain
+// delay ([WithDrainDelay]), so that load balancers and Kubernetes endpoints
+// stop sending traffic first. Then it stops accepting, ends idle streams (a
+// health Watch, a PredictStream between requests; each gets UNAVAILABLE),
+// waits for requests in flight, and closes every model version. When ctx
+// ends first, the remaining work is cut short as by Close and ctx's error
+// is returned. It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutting = true
 	s.mu.Unlock()
 	s.health.Shutdown() // every status NOT_SERVING, and kept so
+	if d := s.cfg.drainDelay; d > 0 {
+		s.cfg.logger.Info("draining: health is NOT_SERVING, still accepting", "seconds", d.Seconds())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
+	s.streams.drain()
 	select {
 	case <-done:
 	case <-ctx.Done():

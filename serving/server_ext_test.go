@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -131,15 +130,25 @@ func TestNestedOptionArrivesIntact(t *testing.T) {
 }
 
 func TestPanicGivesInternalAndServerLives(t *testing.T) {
-	s := startEcho(t)
+	var logBuf lockedBuffer
+	s := startEcho(t, serving.WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
 	opt, _ := structpb.NewStruct(map[string]any{"panic": true})
 	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "boom"}}
 	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("panic gave %v, want Internal", err)
 	}
-	if !strings.Contains(err.Error(), "echo was asked to panic") {
-		t.Errorf("error %q does not name the panic", err)
+	// The panic's text stays in the log; the client gets an id to find it.
+	if strings.Contains(err.Error(), "echo was asked to panic") {
+		t.Errorf("error %q shows the panic's text to the client", err)
+	}
+	_, id, ok := strings.Cut(status.Convert(err).Message(), "request id ")
+	id = strings.TrimSuffix(id, ")")
+	if !ok || len(id) != 16 {
+		t.Fatalf("error %q carries no request id", err)
+	}
+	if log := logBuf.String(); !strings.Contains(log, "request_id="+id) || !strings.Contains(log, "echo was asked to panic") {
+		t.Errorf("the log does not tie request id %s to the panic:\n%s", id, log)
 	}
 	resp, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in})
 	if err != nil || resp.GetOutput().GetText() != "boom" {
@@ -344,13 +353,7 @@ func TestMetricsCountRequests(t *testing.T) {
 }
 
 func TestGrpcurlReflectionAndPredict(t *testing.T) {
-	bin, err := exec.LookPath("grpcurl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("grpcurl is not installed; .ci/run installs it with make tools")
-		}
-		t.Skip("grpcurl not installed (make tools)")
-	}
+	bin := grpcurlBin(t)
 	s := startEcho(t)
 	out, err := exec.Command(bin, "-plaintext", s.Addr, "list").CombinedOutput()
 	if err != nil {
@@ -373,7 +376,7 @@ func TestGrpcurlReflectionAndPredict(t *testing.T) {
 
 func TestRegisterOnOwnServer(t *testing.T) {
 	// The services mount on a grpc.Server of the caller's, next to its own.
-	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()))
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()), serving.WithAdminToken("own-server-token"), serving.WithPlaintextTokens(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,9 +406,13 @@ func TestRegisterOnOwnServer(t *testing.T) {
 	if err != nil || hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health on the caller's server: %v %v", hr, err)
 	}
-	list, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctxT(t), &swapwirev1.ListModelsRequest{})
+	if _, err := swapwirev1.NewModelServiceClient(conn).ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("admin on the caller's server without a token: %v, want Unauthenticated", err)
+	}
+	tok := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer own-server-token")
+	list, err := swapwirev1.NewModelServiceClient(conn).ListModels(tok, &swapwirev1.ListModelsRequest{})
 	if err != nil || len(list.GetModels()) != 1 {
-		t.Fatalf("admin on the caller's server (loopback): %v %v", list, err)
+		t.Fatalf("admin on the caller's server with the token: %v %v", list, err)
 	}
 	// Serve on the Server itself after its services were mounted elsewhere
 	// still works, and a failing listener's error comes back.
@@ -435,15 +442,16 @@ func TestMaxMessageSize(t *testing.T) {
 
 func TestAdminToken(t *testing.T) {
 	s := startEcho(t, serving.WithAdminToken("s3cret"))
-	if _, err := s.Models.ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+	models := swapwirev1.NewModelServiceClient(s.Conn)
+	if _, err := models.ListModels(ctxT(t), &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("no token: %v, want Unauthenticated", err)
 	}
 	bad := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer wrong")
-	if _, err := s.Models.ListModels(bad, &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
+	if _, err := models.ListModels(bad, &swapwirev1.ListModelsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("wrong token: %v, want Unauthenticated", err)
 	}
 	good := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer s3cret")
-	resp, err := s.Models.ListModels(good, &swapwirev1.ListModelsRequest{})
+	resp, err := models.ListModels(good, &swapwirev1.ListModelsRequest{})
 	if err != nil || len(resp.GetModels()) != 1 || resp.GetModels()[0].GetServingVersion() != 1 {
 		t.Fatalf("right token: %v %v", resp, err)
 	}
@@ -553,4 +561,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDeepOptionIsInvalidArgument sends a 3,000-deep option (before the
+// fix: INTERNAL from the worker conversion). Deeper than 5,000 the Go
+// client itself cannot encode it; the server maps a decoder's recursion
+// error to INVALID_ARGUMENT too (invalidDecode).
+func TestDeepOptionIsInvalidArgument(t *testing.T) {
+	s := startEcho(t)
+	opt := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	cur := opt
+	for range 3000 {
+		next := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+		cur.Fields["a"] = structpb.NewStructValue(next)
+		cur = next
+	}
+	in := &swapwirev1.Value{Kind: &swapwirev1.Value_Text{Text: "x"}}
+	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "deeper than") {
+		t.Fatalf("3,000-deep option: %v, want InvalidArgument", err)
+	}
 }

@@ -126,6 +126,10 @@ type testServer struct {
 
 func startServer(t testing.TB, f Factory, st modelstore.Store, opts ...ServerOption) *testServer {
 	t.Helper()
+	opts = append([]ServerOption{
+		WithIdentities(Identity{Name: "swaptest", Role: RoleAdmin, Token: testToken}),
+		WithPlaintextTokens(true),
+	}, opts...)
 	srv, err := New(f, st, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +151,26 @@ func startServer(t testing.TB, f Factory, st modelstore.Store, opts ...ServerOpt
 		srv.Shutdown(ctx)
 		<-served
 	})
-	return &testServer{Server: srv, conn: conn, predict: swapwirev1.NewPredictionServiceClient(conn), admin: swapwirev1.NewModelServiceClient(conn)}
+	adminConn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(testToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { adminConn.Close() })
+	return &testServer{Server: srv, conn: conn, predict: swapwirev1.NewPredictionServiceClient(conn), admin: swapwirev1.NewModelServiceClient(adminConn)}
 }
+
+// bearer sends "authorization: Bearer <token>" over any connection.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// testToken is the bearer token of the admin identity startServer
+// configures.
+const testToken = "swap-test-token-0123456789"
 
 func newLocal(t testing.TB, root string, opts ...modelstore.LocalOption) *modelstore.Local {
 	t.Helper()

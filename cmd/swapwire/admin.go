@@ -65,6 +65,9 @@ func printModels(w io.Writer, models []*swapwirev1.ModelStatus) {
 		if len(m.GetVersions()) == 0 {
 			fmt.Fprintf(tw, "%s\t-\tno versions\t\t\t\t\t\n", name)
 		}
+		if e := m.GetStoreError(); e != "" {
+			fmt.Fprintf(tw, "%s\t-\tstore fault\t\t\t\t\t%s\n", name, oneLine(e))
+		}
 		for _, v := range m.GetVersions() {
 			labels := byVersion[v.GetVersion()]
 			sort.Strings(labels)

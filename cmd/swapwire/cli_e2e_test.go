@@ -59,6 +59,9 @@ func TestCLIAgainstServer(t *testing.T) {
 	}
 	srv := servingtest.StartReady(t, func() predict.Predictor { return &parity{} }, st)
 	addr := "--addr=" + srv.Addr
+	// The admin commands read the servingtest identity's token from the
+	// environment.
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", srv.Token)
 
 	var got predictOutput
 	if err := json.Unmarshal([]byte(run(t, "predict", addr, "--model", "parity", "--ints", "1,2,4")), &got); err != nil {

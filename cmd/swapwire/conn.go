@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -17,18 +18,19 @@ import (
 
 // connFlags are the flags of every client command.
 type connFlags struct {
-	addr    string
-	timeout time.Duration
-	token   string
-	tlsCA   string
-	tlsCert string
-	tlsKey  string
+	addr      string
+	timeout   time.Duration
+	token     string
+	tokenFile string
+	tlsCA     string
+	tlsCert   string
+	tlsKey    string
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:50051", "server address HOST:PORT")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "deadline for the call")
-	fs.StringVar(&c.token, "token", os.Getenv("SWAPWIRE_ADMIN_TOKEN"), "admin bearer token (default $SWAPWIRE_ADMIN_TOKEN)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the admin bearer token (default: $SWAPWIRE_ADMIN_TOKEN); never pass a token itself on the command line")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "CA certificate file: connect with TLS and verify the server against it")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate file for mTLS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "client key file for mTLS")
@@ -59,6 +61,24 @@ func (c *connFlags) dial() (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
 }
 
+// loadToken reads the admin token from --token-file, else from
+// $SWAPWIRE_ADMIN_TOKEN.
+func (c *connFlags) loadToken() error {
+	c.token = os.Getenv("SWAPWIRE_ADMIN_TOKEN")
+	if c.tokenFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.tokenFile)
+	if err != nil {
+		return fmt.Errorf("--token-file: %v", err)
+	}
+	c.token = strings.TrimSpace(string(b))
+	if c.token == "" {
+		return fmt.Errorf("--token-file %s is empty", c.tokenFile)
+	}
+	return nil
+}
+
 // ctx returns the call context with the deadline and the admin token.
 func (c *connFlags) ctx() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
@@ -71,6 +91,9 @@ func (c *connFlags) ctx() (context.Context, context.CancelFunc) {
 // call dials the server, runs fn with the call context, and closes the
 // connection.
 func (c *connFlags) call(fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	if err := c.loadToken(); err != nil {
+		return err
+	}
 	conn, err := c.dial()
 	if err != nil {
 		return err

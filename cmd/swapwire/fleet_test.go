@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/swapwire/swapwire/modelstore"
@@ -47,11 +48,15 @@ type replica struct {
 	done chan struct{}
 }
 
+// fleetToken is the admin token every replica accepts and the test's
+// admin calls present.
+const fleetToken = "fleet-test-token-0123456789abcdef"
+
 func startReplica(t *testing.T, env []string, args ...string) *replica {
 	t.Helper()
-	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--poll", fleetPoll.String()}, args...)
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--poll", fleetPoll.String(), "--allow-plaintext-tokens"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), envRunMain+"=1"), env...)
+	cmd.Env = append(append(os.Environ(), envRunMain+"=1", "SWAPWIRE_ADMIN_TOKEN="+fleetToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +237,7 @@ func runFleet(t *testing.T, storeArgs, env []string, first modelstore.Store) fle
 	limit := fleetPoll*2 + 30*time.Second // poll (with jitter) plus a Python worker's start and load
 	for round := range fleetRounds {
 		v := int64(round + 2)
+		t.Setenv("SWAPWIRE_ADMIN_TOKEN", fleetToken) // for the CLI
 		out := run(t, "upload", "--addr="+rs[0].addr, "--model", "m", "--quiet", answerDir(t, fmt.Sprint("v", v)))
 		uploaded := time.Now()
 		if !strings.Contains(out, fmt.Sprintf("uploaded m version %d", v)) {
@@ -347,7 +353,7 @@ func raceLabels(t *testing.T, storeArgs, env []string, st modelstore.Store) {
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 				defer cancel()
-				_, err := swapwirev1.NewModelServiceClient(r.conn).SetLabel(ctx, &swapwirev1.SetLabelRequest{
+				_, err := swapwirev1.NewModelServiceClient(r.conn).SetLabel(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+fleetToken), &swapwirev1.SetLabelRequest{
 					Model: "m", Label: fmt.Sprintf("r%d-%d", i, j), Version: 1,
 				})
 				if err != nil {

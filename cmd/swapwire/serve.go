@@ -40,6 +40,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveHelp)
+		fs.PrintDefaults()
+	}
 	modelDir := fs.String("model-dir", "", "model store directory: <dir>/<model>/<version>/... (the older form of --model-store DIR)")
 	storeFl := addStoreFlags(fs)
 	models := fs.String("model", "", "comma-separated models to serve; empty for every model in the store (the first is the default)")
@@ -62,7 +66,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	batchQueue := fs.Int("batch-queue", 1024, "requests that may wait for a batch before RESOURCE_EXHAUSTED")
 	name := fs.String("name", "swapwire", "service name reported by ServiceInfo")
 	level := fs.String("service-level", "development", "service level reported by ServiceInfo")
-	adminToken := fs.String("admin-token", os.Getenv("SWAPWIRE_ADMIN_TOKEN"), "bearer token for admin calls (default $SWAPWIRE_ADMIN_TOKEN); without it admin calls are accepted from loopback only")
+	adminToken := fs.String("admin-token", "", "refused: a token on the command line is readable in /proc; use $SWAPWIRE_ADMIN_TOKEN or --admin-tokens-file")
+	tokensFile := fs.String("admin-tokens-file", "", "file of admin identities, one \"NAME ROLE token:T|subject:S|san:N\" a line (roles read, deploy, admin; mode 600); $SWAPWIRE_ADMIN_TOKEN adds identity \"env\" with role admin. With none, admin calls are refused")
+	devLoopback := fs.Bool("dev-loopback-admin", false, "DEVELOPMENT ONLY: make every loopback caller admin, including anything proxied from this host")
+	plainTokens := fs.Bool("allow-plaintext-tokens", false, "accept bearer tokens without TLS (development, or TLS ended by a proxy on this host)")
+	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep accepting with health NOT_SERVING before stopping (endpoint removal time)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, the most the drain delay, in-flight requests and closing models may take in all")
+	maxStreams := fs.Uint("max-concurrent-streams", serving.DefaultMaxConcurrentStreams, "streams one connection may have open at once; 0 for no cap")
+	keepaliveMin := fs.Duration("keepalive-min-time", 10*time.Second, "clients that ping more often are disconnected")
+	maxConnAge := fs.Duration("max-connection-age", 30*time.Minute, "close connections older than this (GOAWAY), so clients spread over new replicas; 0 for never")
+	maxConnGrace := fs.Duration("max-connection-age-grace", time.Minute, "time calls in flight get to finish on a connection closed for its age")
+	requestTimeout := fs.Duration("request-timeout", time.Minute, "deadline of a prediction whose client set none; 0 for none")
+	loadTimeout := fs.Duration("load-timeout", 10*time.Minute, "longest a version's load and warm-up may take; a load past it is abandoned")
+	maxUpload := fs.Int64("max-upload-bytes", 4<<30, "largest upload archive, in bytes")
+	maxExtracted := fs.Int64("max-extracted-bytes", 4<<30, "most bytes an upload may extract to (sparse files are refused)")
+	maxFiles := fs.Int64("max-upload-files", 10000, "most files and directories in an upload")
+	maxUploads := fs.Int("max-uploads", 4, "uploads at once; one more is RESOURCE_EXHAUSTED")
+	uploadIdle := fs.Duration("upload-idle-timeout", time.Minute, "an upload that sends nothing for this long fails")
+	cleanAfter := fs.Duration("clean-tmp-after", time.Hour, "on start, remove the store's temporary directories (interrupted uploads) older than this")
 	tlsCert := fs.String("tls-cert", "", "server certificate file: serve TLS")
 	tlsKey := fs.String("tls-key", "", "server key file")
 	tlsClientCA := fs.String("tls-client-ca", "", "CA file: require and verify client certificates (mTLS)")
@@ -81,6 +102,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if *adminToken != "" {
+		return usageErr("--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline; put it in $SWAPWIRE_ADMIN_TOKEN or an --admin-tokens-file")
+	}
+	ids, err := adminIdentities(*tokensFile)
+	if err != nil {
+		return err
 	}
 	var names []string
 	if *models != "" {
@@ -121,12 +149,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c, ok := store.(interface {
+		Clean(context.Context, time.Duration) error
+	}); ok {
+		if err := c.Clean(ctx, *cleanAfter); err != nil {
+			log.Warn("cleaning the store's temporary directories", "error", err)
+		}
+	}
 
 	opts := []serving.ServerOption{
 		serving.WithLogger(log), serving.WithRegisterer(reg),
 		serving.WithName(*name), serving.WithServiceLevel(*level),
-		serving.WithKeepPrevious(*keepPrev), serving.WithAdminToken(*adminToken),
+		serving.WithKeepPrevious(*keepPrev), serving.WithIdentities(ids...),
+		serving.WithDevLoopbackAdmin(*devLoopback), serving.WithPlaintextTokens(*plainTokens),
 		serving.WithRequestLog(*logRequests),
+		serving.WithDrainDelay(*drainDelay), serving.WithLoadTimeout(*loadTimeout),
+		serving.WithMaxConcurrentStreams(uint32(*maxStreams)), serving.WithKeepaliveMinTime(*keepaliveMin),
+		serving.WithMaxConnectionAge(*maxConnAge, *maxConnGrace), serving.WithRequestTimeout(*requestTimeout),
+		serving.WithMaxUploadBytes(*maxUpload),
+		serving.WithUploadLimits(serving.UploadLimits{MaxExtractedBytes: *maxExtracted, MaxFiles: *maxFiles, MaxConcurrent: *maxUploads, IdleTimeout: *uploadIdle}),
 		serving.WithBatching(serving.BatchConfig{MaxBatchSize: *batchSize, MaxDelay: *batchDelay, MaxQueue: *batchQueue}),
 	}
 	if len(names) > 0 {
@@ -166,16 +207,52 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	log.Info("shutting down", "drain_delay", drainDelay.Seconds(), "timeout", shutdownTimeout.Seconds())
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, serving.ErrServerClosed) {
-		return err
+		return fmt.Errorf("shutdown did not finish within %v; requests were cut off: %w", *shutdownTimeout, err)
 	}
+	log.Info("stopped")
 	return nil
 }
 
+const serveHelp = `Usage: swapwire serve --model-dir DIR (--worker CMD | --worker-addr HOST:PORT) [flags]
+
+Admin identities: admin calls need an identity with a role; with none they are
+refused. Roles: read (list, evaluate), deploy (read + upload, switch, label,
+split, rollback), admin (deploy + delete). Identities come from
+--admin-tokens-file (lines "NAME ROLE token:T|subject:S|san:N", mode 600) and
+$SWAPWIRE_ADMIN_TOKEN (identity "env", role admin), never from the command
+line. Tokens need TLS unless --allow-plaintext-tokens; client certificates
+(--tls-client-ca) count only when their subject or SAN is listed.
+
+Drain: on SIGTERM health turns NOT_SERVING, the server keeps accepting for
+--drain-delay, then stops accepting, ends idle streams, waits for requests in
+flight and closes models, all within --shutdown-timeout, and exits 0.
+
+Flags:
+`
+
 var _ predict.Predictor = (*sidecar.Pool)(nil)
+
+// adminIdentities reads the identities file, if any, and the identity
+// "env" from $SWAPWIRE_ADMIN_TOKEN, which it then removes from the
+// environment so that worker processes never inherit it.
+func adminIdentities(file string) ([]serving.Identity, error) {
+	var ids []serving.Identity
+	if file != "" {
+		var err error
+		if ids, err = serving.LoadIdentitiesFile(file); err != nil {
+			return nil, fmt.Errorf("--admin-tokens-file: %v", err)
+		}
+	}
+	if tok := os.Getenv("SWAPWIRE_ADMIN_TOKEN"); tok != "" {
+		ids = append(ids, serving.Identity{Name: "env", Role: serving.RoleAdmin, Token: tok})
+		os.Unsetenv("SWAPWIRE_ADMIN_TOKEN")
+	}
+	return ids, nil
+}
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level

@@ -10,25 +10,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/swapwire/swapwire/serving"
 )
 
 const pythonBin = "/usr/bin/python3"
 
-// needPython skips (or, in CI, fails) when Debian's Python with grpcio is
-// missing, as serving's Python tests do.
+// needPython fails when Debian's Python with grpcio is missing, unless
+// SWAPWIRE_SKIP_PYTHON=1 says to skip, as serving's Python tests do.
 func needPython(t *testing.T) {
 	t.Helper()
 	const mods = "import grpc, google.protobuf"
 	if err := exec.Command(pythonBin, "-c", mods).Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s cannot import grpc and protobuf; .ci/run installs python3-grpcio", pythonBin)
+		if os.Getenv("SWAPWIRE_SKIP_PYTHON") == "" {
+			t.Fatalf("%s cannot import grpc and protobuf: install python3-grpcio (make tools), or set SWAPWIRE_SKIP_PYTHON=1 to skip", pythonBin)
 		}
-		t.Skipf("%s cannot import grpc and protobuf", pythonBin)
+		t.Skipf("%s cannot import grpc and protobuf (SWAPWIRE_SKIP_PYTHON is set)", pythonBin)
 	}
 }
 
@@ -89,7 +92,7 @@ func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &serveRun{log: newServeLog(), cancel: cancel, done: make(chan struct{})}
-	args = append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+	args = append([]string{"--listen", "127.0.0.1:0", "--log-format", "json", "--drain-delay", "0s"}, args...)
 	go func() {
 		defer close(r.done)
 		r.err = serve(ctx, args, io.Discard, r.log)
@@ -198,9 +201,11 @@ func TestServePythonWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := startServe(t, "--model-dir", t.TempDir(), "--workers", "2",
+	ids := writeSecret(t, "tester deploy token:python-workers-token\n")
+	r := startServe(t, "--model-dir", t.TempDir(), "--workers", "2", "--admin-tokens-file", ids, "--allow-plaintext-tokens",
 		"--worker", fmt.Sprintf("%s '%s'", pythonBin, script))
 	addr := "--addr=" + r.addr
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", "python-workers-token") // for the CLI, after serve has read its environment
 
 	if out := run(t, "upload", addr, "--model", "m", "--quiet", answerDir(t, "one")); !strings.Contains(out, "uploaded m version 1: 1 files") {
 		t.Fatalf("upload printed %q", out)
@@ -314,6 +319,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--model", "a,B/c"}, `--model "B/c"`},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--log-format", "xml"}, `--log-format "xml"`},
 		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--model-dir", dir, "--worker", "python3 w.py", "--admin-token", "s3cret"}, "--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -324,5 +330,34 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused command line created the store (stat: %v)", err)
+	}
+}
+
+func TestAdminIdentitiesFromFileAndEnvironment(t *testing.T) {
+	ids := writeSecret(t, "# comment\nci deploy token:from-file\ngw read subject:CN=gw,O=Example\n")
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", "from-env")
+	got, err := adminIdentities(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []serving.Identity{
+		{Name: "ci", Role: serving.RoleDeploy, Token: "from-file"},
+		{Name: "gw", Role: serving.RoleRead, Subject: "CN=gw,O=Example"},
+		{Name: "env", Role: serving.RoleAdmin, Token: "from-env"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("identities %+v, want %+v", got, want)
+	}
+	if v, ok := os.LookupEnv("SWAPWIRE_ADMIN_TOKEN"); ok {
+		t.Errorf("SWAPWIRE_ADMIN_TOKEN is still set (%d bytes): workers would inherit it", len(v))
+	}
+	open := filepath.Join(t.TempDir(), "ids")
+	os.WriteFile(open, []byte("ci deploy token:x\n"), 0o644)
+	if _, err := adminIdentities(open); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable identities file: %v, want a refusal", err)
+	}
+	bad := writeSecret(t, "ci superuser token:x\n")
+	if _, err := adminIdentities(bad); err == nil || !strings.Contains(err.Error(), "line 1") || strings.Contains(err.Error(), "token:x") {
+		t.Errorf("a bad role: %v, want an error naming the line and not the token", err)
 	}
 }

@@ -36,11 +36,20 @@ import (
 
 const clientCN = "swapwire-test-client"
 
+// clientSAN is the DNS name in the client certificate.
+const clientSAN = "deployer.swapwire.test"
+
+// clientIdentity makes the test client certificate an identity with role.
+func clientIdentity(role serving.Role) serving.ServerOption {
+	return serving.WithIdentities(serving.Identity{Name: "deployer", Role: role, Subject: "CN=" + clientCN})
+}
+
 // testPKI is a CA, a server certificate for 127.0.0.1 and a client
 // certificate it signed, and a second CA that signed nothing here, all in
 // PEM files.
 type testPKI struct {
 	ca, serverCert, serverKey, clientCert, clientKey, otherCA string
+	strangerCert, strangerKey                                 string
 }
 
 func newTestPKI(t *testing.T) *testPKI {
@@ -99,13 +108,19 @@ func newTestPKI(t *testing.T) *testPKI {
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}, ca, caKey, "server.pem", "server-key.pem")
 	issue(&x509.Certificate{
-		Subject:  pkix.Name{CommonName: clientCN},
+		Subject: pkix.Name{CommonName: clientCN}, DNSNames: []string{clientSAN},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}, ca, caKey, "client.pem", "client-key.pem")
+	// A certificate the same CA signed for someone who is no identity.
+	issue(&x509.Certificate{
+		Subject:  pkix.Name{CommonName: "stranger"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca, caKey, "stranger.pem", "stranger-key.pem")
 	return &testPKI{
 		ca: filepath.Join(dir, "ca.pem"), otherCA: filepath.Join(dir, "other-ca.pem"),
 		serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server-key.pem"),
 		clientCert: filepath.Join(dir, "client.pem"), clientKey: filepath.Join(dir, "client-key.pem"),
+		strangerCert: filepath.Join(dir, "stranger.pem"), strangerKey: filepath.Join(dir, "stranger-key.pem"),
 	}
 }
 
@@ -263,7 +278,7 @@ func TestMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startTLSServer(t, creds, nil)
+	ts := startTLSServer(t, creds, nil, clientIdentity(serving.RoleRead))
 
 	t.Run("client certificate", func(t *testing.T) {
 		conn := dialTLS(t, ts.addr, clientCreds(t, pki.ca, pki.clientCert, pki.clientKey))
@@ -320,9 +335,10 @@ func TestMTLS(t *testing.T) {
 	}
 }
 
-// TestAdminAccessOverTLS checks the admin rule for callers that are not on
-// loopback: only a verified client certificate lets them in, and a
-// configured token is needed even with one.
+// TestAdminAccessOverTLS checks the admin rule: only a configured identity
+// gets in, whatever the caller's address; a certificate the CA signed is
+// not enough; a token needs TLS unless plaintext tokens are allowed; and a
+// role bounds what an identity may do.
 func TestAdminAccessOverTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	mtls, err := serverTLS(pki.serverCert, pki.serverKey, pki.ca)
@@ -335,6 +351,7 @@ func TestAdminAccessOverTLS(t *testing.T) {
 	}
 	remote := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 40000} // TEST-NET-1
 	withCert := clientCreds(t, pki.ca, pki.clientCert, pki.clientKey)
+	stranger := clientCreds(t, pki.ca, pki.strangerCert, pki.strangerKey)
 	listModels := func(t *testing.T, addr string, creds credentials.TransportCredentials, md ...string) error {
 		t.Helper()
 		conn := dialTLS(t, addr, creds)
@@ -345,28 +362,65 @@ func TestAdminAccessOverTLS(t *testing.T) {
 		_, err := swapwirev1.NewModelServiceClient(conn).ListModels(callCtx(t, md...), &swapwirev1.ListModelsRequest{})
 		return err
 	}
+	deleteVersion := func(t *testing.T, addr string, creds credentials.TransportCredentials, md ...string) error {
+		t.Helper()
+		conn := dialTLS(t, addr, creds)
+		_, err := swapwirev1.NewModelServiceClient(conn).DeleteVersion(callCtx(t, md...), &swapwirev1.DeleteVersionRequest{Model: "m", Version: 7})
+		return err
+	}
 
-	t.Run("remote plaintext", func(t *testing.T) {
-		ts := startTLSServer(t, nil, remote)
-		wantCode(t, "ListModels", listModels(t, ts.addr, insecure.NewCredentials()), codes.PermissionDenied, "loopback only")
+	t.Run("loopback plaintext, no identity", func(t *testing.T) {
+		ts := startTLSServer(t, nil, nil)
+		wantCode(t, "ListModels", listModels(t, ts.addr, insecure.NewCredentials()), codes.PermissionDenied, "no admin identity is configured")
 	})
-	t.Run("remote server-side TLS", func(t *testing.T) {
-		ts := startTLSServer(t, serverOnly, remote)
-		err := listModels(t, ts.addr, clientCreds(t, pki.ca, "", ""))
-		wantCode(t, "ListModels", err, codes.PermissionDenied, "loopback only")
-	})
-	t.Run("remote client certificate", func(t *testing.T) {
-		ts := startTLSServer(t, mtls, remote)
-		if err := listModels(t, ts.addr, withCert); err != nil {
-			t.Fatalf("ListModels with a verified client certificate: %v", err)
+	t.Run("loopback plaintext, dev loopback admin", func(t *testing.T) {
+		ts := startTLSServer(t, nil, nil, serving.WithDevLoopbackAdmin(true))
+		if err := listModels(t, ts.addr, insecure.NewCredentials()); err != nil {
+			t.Fatalf("ListModels from loopback in development mode: %v", err)
 		}
 	})
-	t.Run("token and client certificate", func(t *testing.T) {
-		ts := startTLSServer(t, mtls, nil, serving.WithAdminToken("s3cret"))
-		wantCode(t, "ListModels without the token", listModels(t, ts.addr, withCert), codes.Unauthenticated, "bearer token")
-		wantCode(t, "ListModels with a wrong token", listModels(t, ts.addr, withCert, "authorization", "Bearer guess"), codes.Unauthenticated, "bearer token")
-		if err := listModels(t, ts.addr, withCert, "authorization", "Bearer s3cret"); err != nil {
+	t.Run("remote plaintext, dev loopback admin", func(t *testing.T) {
+		ts := startTLSServer(t, nil, remote, serving.WithDevLoopbackAdmin(true))
+		wantCode(t, "ListModels", listModels(t, ts.addr, insecure.NewCredentials()), codes.PermissionDenied, "no admin identity is configured")
+	})
+	t.Run("remote server-side TLS, no identity", func(t *testing.T) {
+		ts := startTLSServer(t, serverOnly, remote)
+		wantCode(t, "ListModels", listModels(t, ts.addr, clientCreds(t, pki.ca, "", "")), codes.PermissionDenied, "no admin identity is configured")
+	})
+	t.Run("client certificate by subject", func(t *testing.T) {
+		ts := startTLSServer(t, mtls, remote, clientIdentity(serving.RoleRead))
+		if err := listModels(t, ts.addr, withCert); err != nil {
+			t.Fatalf("ListModels with an identity's certificate: %v", err)
+		}
+		wantCode(t, "DeleteVersion with role read", deleteVersion(t, ts.addr, withCert), codes.PermissionDenied, "identity deployer has role read")
+	})
+	t.Run("client certificate by SAN", func(t *testing.T) {
+		ts := startTLSServer(t, mtls, remote, serving.WithIdentities(serving.Identity{Name: "by-san", Role: serving.RoleAdmin, SAN: clientSAN}))
+		if err := listModels(t, ts.addr, withCert); err != nil {
+			t.Fatalf("ListModels with a certificate matched by SAN: %v", err)
+		}
+		wantCode(t, "DeleteVersion with role admin", deleteVersion(t, ts.addr, withCert), codes.FailedPrecondition, "read-only")
+	})
+	t.Run("certificate the CA signed for no identity", func(t *testing.T) {
+		ts := startTLSServer(t, mtls, nil, clientIdentity(serving.RoleAdmin))
+		wantCode(t, "ListModels", listModels(t, ts.addr, stranger), codes.PermissionDenied, `client certificate "CN=stranger" matches no admin identity`)
+	})
+	t.Run("token over TLS", func(t *testing.T) {
+		ts := startTLSServer(t, mtls, remote, serving.WithIdentities(serving.Identity{Name: "ci", Role: serving.RoleDeploy, Token: "s3cret-token"}))
+		wantCode(t, "ListModels with a wrong token", listModels(t, ts.addr, stranger, "authorization", "Bearer guess"), codes.Unauthenticated, "unknown bearer token")
+		if err := listModels(t, ts.addr, stranger, "authorization", "Bearer s3cret-token"); err != nil {
 			t.Fatalf("ListModels with the token: %v", err)
+		}
+		wantCode(t, "DeleteVersion with role deploy", deleteVersion(t, ts.addr, stranger, "authorization", "Bearer s3cret-token"), codes.PermissionDenied, "identity ci has role deploy")
+	})
+	t.Run("token over plaintext", func(t *testing.T) {
+		ts := startTLSServer(t, nil, nil, serving.WithAdminToken("s3cret-token"))
+		wantCode(t, "ListModels", listModels(t, ts.addr, insecure.NewCredentials(), "authorization", "Bearer s3cret-token"), codes.Unauthenticated, "refused over a plaintext connection")
+	})
+	t.Run("token over plaintext, allowed", func(t *testing.T) {
+		ts := startTLSServer(t, nil, nil, serving.WithAdminToken("s3cret-token"), serving.WithPlaintextTokens(true))
+		if err := listModels(t, ts.addr, insecure.NewCredentials(), "authorization", "Bearer s3cret-token"); err != nil {
+			t.Fatalf("ListModels: %v", err)
 		}
 	})
 }
@@ -388,6 +442,7 @@ func TestCLITLSFlags(t *testing.T) {
 	}
 	ts := startTLSServer(t, creds, nil, serving.WithAdminToken("s3cret"))
 	addr := "--addr=" + ts.addr
+	tokenFile := writeSecret(t, "s3cret\n")
 	tlsArgs := []string{addr, "--tls-ca", pki.ca, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey}
 
 	po, err := predictJSON(append(tlsArgs, "--model", "m", "--text", "cli")...)
@@ -397,7 +452,7 @@ func TestCLITLSFlags(t *testing.T) {
 	if po.Model != "m" || po.Version != 1 || po.Output.Text == nil || *po.Output.Text != "hello cli" {
 		t.Fatalf("predict printed %+v", po)
 	}
-	if out := run(t, append([]string{"models", "--token", "s3cret"}, tlsArgs...)...); !regexpLine(out, "m", "(default)", "1", "serving") {
+	if out := run(t, append([]string{"models", "--token-file", tokenFile}, tlsArgs...)...); !regexpLine(out, "m", "(default)", "1", "serving") {
 		t.Fatalf("models printed:\n%s", out)
 	}
 	if cns := ts.clientCNs(); len(cns) != 2 || cns[0] != clientCN || cns[1] != clientCN {
@@ -409,12 +464,16 @@ func TestCLITLSFlags(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"models without the token", append([]string{"models", "--token", ""}, tlsArgs...), "code = Unauthenticated"},
+		{"models without the token", append([]string{"models"}, tlsArgs...), "matches no admin identity"},
+		{"missing token file", append([]string{"models", "--token-file", filepath.Join(t.TempDir(), "none")}, tlsArgs...), "--token-file"},
 		{"no client certificate", []string{"predict", addr, "--tls-ca", pki.ca, "--text", "x"}, "code = Unavailable"},
 		{"another CA", []string{"predict", addr, "--tls-ca", pki.otherCA, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey, "--text", "x"}, "certificate signed by unknown authority"},
 		{"plaintext", []string{"predict", addr, "--text", "x"}, "code = Unavailable"},
 		{"missing CA file", []string{"predict", addr, "--tls-ca", filepath.Join(t.TempDir(), "none.pem"), "--text", "x"}, "no such file"},
 		{"CA file without certificates", []string{"predict", addr, "--tls-ca", pki.clientKey, "--text", "x"}, "no certificate found"},
+	}
+	if code, _, errb := dispatchOut(append([]string{"models", "--token", "s3cret"}, tlsArgs...)...); code != 2 || !strings.Contains(errb, "flag provided but not defined: -token") {
+		t.Errorf("a token on the command line: exit %d, stderr %q; want a usage error", code, errb)
 	}
 	for _, tt := range tests {
 		code, out, errb := dispatchOut(tt.args...)
@@ -428,7 +487,8 @@ func TestCLITLSFlags(t *testing.T) {
 // --tls-client-ca and reaches it with the client commands' TLS flags.
 func TestServeTLSFlags(t *testing.T) {
 	pki := newTestPKI(t)
-	r := startServe(t, "--model-dir", t.TempDir(), "--worker-addr", "127.0.0.1:1",
+	ids := writeSecret(t, "deployer read subject:CN="+clientCN+"\n")
+	r := startServe(t, "--model-dir", t.TempDir(), "--worker-addr", "127.0.0.1:1", "--admin-tokens-file", ids,
 		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca)
 	addr := "--addr=" + r.addr
 
@@ -448,6 +508,7 @@ func TestServeTLSFlags(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--tls-cert", missing, "--tls-key", pki.serverKey}, "no such file"},
+		{[]string{"--admin-tokens-file", missing}, "no such file"},
 		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.clientKey}, "private key does not match public key"},
 		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.serverKey}, "no certificate found"},
 	} {
@@ -456,4 +517,15 @@ func TestServeTLSFlags(t *testing.T) {
 			t.Errorf("swapwire %q: exit %d, stderr %q; want exit 1 with %q", args, code, errb, tt.msg)
 		}
 	}
+}
+
+// writeSecret writes text to a file only its owner may read and returns
+// its path.
+func writeSecret(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -7,7 +7,8 @@
 // it hot-swaps to it. When the store holds no digits version yet, it seeds
 // version 1 from the weights built into the binary.
 //
-//	go run ./examples/digits --store /tmp/models --listen 127.0.0.1:50051
+//	export SWAPWIRE_ADMIN_TOKEN=$(openssl rand -hex 16)  # for uploads
+//	go run ./examples/digits --store /tmp/models --listen 127.0.0.1:50051 --allow-plaintext-tokens
 //	swapwire predict --addr 127.0.0.1:50051 --ints 0,0,5,13,9,1,0,0,...
 package main
 
@@ -35,19 +36,20 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:50051", "gRPC listen address")
 	metricsListen := flag.String("metrics-listen", "", "HTTP address for /metrics; empty for none")
 	poll := flag.Duration("poll", 2*time.Second, "how often to poll the store besides watching it")
+	plainTokens := flag.Bool("allow-plaintext-tokens", false, "accept the admin token ($SWAPWIRE_ADMIN_TOKEN) without TLS, as on 127.0.0.1")
 	flag.Parse()
 	if *store == "" {
 		fmt.Fprintln(os.Stderr, "digits: --store is required")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*store, *listen, *metricsListen, *poll, log); err != nil {
+	if err := run(*store, *listen, *metricsListen, *poll, *plainTokens, log); err != nil {
 		log.Error("digits stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(root, listen, metricsListen string, poll time.Duration, log *slog.Logger) error {
+func run(root, listen, metricsListen string, poll time.Duration, plainTokens bool, log *slog.Logger) error {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -61,7 +63,7 @@ func run(root, listen, metricsListen string, poll time.Duration, log *slog.Logge
 	// Run serves until SIGINT or SIGTERM, then shuts down gracefully.
 	return serving.Run(context.Background(), listen, func() predict.Predictor { return &Digits{} }, st,
 		serving.WithName("digits-example"), serving.WithLogger(log), serving.WithModels("digits"),
-		serving.WithMetricsAddr(metricsListen))
+		serving.WithMetricsAddr(metricsListen), serving.WithPlaintextTokens(plainTokens))
 }
 
 // seed publishes the built-in weights as version 1 when the store has no

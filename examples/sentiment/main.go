@@ -89,10 +89,18 @@ func (s *Sentiment) Predict(_ context.Context, in predict.Value, _ predict.Optio
 func main() {
 	dir := flag.String("model-dir", "examples/sentiment/model", "directory holding lexicon.txt")
 	listen := flag.String("listen", "127.0.0.1:50052", "gRPC listen address")
+	plainTokens := flag.Bool("allow-plaintext-tokens", false, "accept the read token ($SWAPWIRE_READ_TOKEN) without TLS, as on 127.0.0.1")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	opts := []serving.ServerOption{serving.WithLogger(log), serving.WithPlaintextTokens(*plainTokens)}
+	// The model is static, so the one admin identity there is may only read:
+	// list models and evaluate.
+	if tok := os.Getenv("SWAPWIRE_READ_TOKEN"); tok != "" {
+		opts = append(opts, serving.WithIdentities(serving.Identity{Name: "reader", Role: serving.RoleRead, Token: tok}))
+		os.Unsetenv("SWAPWIRE_READ_TOKEN")
+	}
 	srv, err := serving.New(func() predict.Predictor { return &Sentiment{} },
-		modelstore.NewStatic("sentiment", *dir), serving.WithLogger(log))
+		modelstore.NewStatic("sentiment", *dir), opts...)
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)

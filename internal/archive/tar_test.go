@@ -45,7 +45,7 @@ func TestExtractTarWritesFilesAndDirectories(t *testing.T) {
 		entry{name: "./sub/", typ: tar.TypeDir},
 		entry{name: "./sub/w.bin", body: "weights", typ: tar.TypeReg},
 		entry{name: "deep/er/x.txt", body: "x", typ: tar.TypeReg},
-	)), dir)
+	)), dir, Limits{})
 	if err != nil || n != 2 {
 		t.Fatalf("extract: %d files, %v", n, err)
 	}
@@ -68,7 +68,7 @@ func TestExtractTarRefusesWhatLeavesOrIsNotAFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			outside := filepath.Join(filepath.Dir(dir), "x")
-			_, err := ExtractTar(bytes.NewReader(tarOf(t, e)), dir)
+			_, err := ExtractTar(bytes.NewReader(tarOf(t, e)), dir, Limits{})
 			if err == nil {
 				t.Fatalf("entry %q was accepted", e.name)
 			}
@@ -77,7 +77,7 @@ func TestExtractTarRefusesWhatLeavesOrIsNotAFile(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ExtractTar(bytes.NewReader(tarOf(t, entry{name: "d/", typ: tar.TypeDir})), t.TempDir()); err == nil || !strings.Contains(err.Error(), "no files") {
+	if _, err := ExtractTar(bytes.NewReader(tarOf(t, entry{name: "d/", typ: tar.TypeDir})), t.TempDir(), Limits{}); err == nil || !strings.Contains(err.Error(), "no files") {
 		t.Fatalf("an archive of one directory: %v", err)
 	}
 }

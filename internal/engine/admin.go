@@ -118,6 +118,12 @@ func (e *Engine) Publish(ctx context.Context, model string, version int64, fill 
 	if version < 0 {
 		return Published{}, predict.InvalidArgument("version %d: versions are positive", version)
 	}
+	select {
+	case e.uploads <- struct{}{}:
+		defer func() { <-e.uploads }()
+	default:
+		return Published{}, predict.Errorf(codes.ResourceExhausted, "%d uploads are running already; retry later", cap(e.uploads))
+	}
 	tx, err := e.store.Begin(ctx, model)
 	if err != nil {
 		return Published{}, StoreError(err)
@@ -157,6 +163,28 @@ func (e *Engine) updatePolicy(ctx context.Context, model string, change func(*mo
 	return p, nil
 }
 
+// lastGoodPolicy returns the policy the model follows in memory, else the
+// store's last good copy, else the zero policy.
+func (e *Engine) lastGoodPolicy(model string, pe *modelstore.PolicyError) modelstore.Policy {
+	if m := e.table.Load().byName[model]; m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.policyKnown {
+			return clonePolicy(m.policy)
+		}
+	}
+	if pe.HasLastGood {
+		return clonePolicy(pe.LastGood)
+	}
+	return modelstore.Policy{}
+}
+
+func clonePolicy(p modelstore.Policy) modelstore.Policy {
+	p.Labels = maps.Clone(p.Labels)
+	p.Weights = maps.Clone(p.Weights)
+	return p
+}
+
 // Pin writes the model's store policy so that version serves (0: follow the
 // latest version), reconciles and, when wait is set, waits until that
 // version serves or fails to load (within the load timeout). When following
@@ -171,6 +199,10 @@ func (e *Engine) Pin(ctx context.Context, model string, version int64, wait bool
 	versions, err := e.store.Versions(ctx, model)
 	if err != nil {
 		return modelstore.Policy{}, StoreError(err)
+	}
+	if len(versions) == 0 {
+		// Writing a policy would create the model in the store.
+		return modelstore.Policy{}, predict.Errorf(codes.NotFound, "model %q has no versions in the store", model)
 	}
 	target := version
 	if version == 0 && len(versions) > 0 {
@@ -377,6 +409,9 @@ func (e *Engine) DeleteVersion(ctx context.Context, model string, version int64)
 		}
 	}
 	p, err := e.store.Policy(ctx, model)
+	if pe := (*modelstore.PolicyError)(nil); errors.As(err, &pe) {
+		p, err = e.lastGoodPolicy(model, pe), nil // check against what is followed
+	}
 	if err != nil {
 		return StoreError(err)
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	HealthInterval time.Duration
 	// RequestLogRate is the share of requests logged, from 0 to 1.
 	RequestLogRate float64
+	// MaxUploads caps the uploads (Publish calls) running at once; one
+	// more is RESOURCE_EXHAUSTED. 0 means 4.
+	MaxUploads int
 	// OnChange is called after any change of what serves or of a model's
 	// health, from the goroutine that made it. It must not block.
 	OnChange func()
@@ -59,6 +62,7 @@ type Config struct {
 
 // Engine keeps the models of a store loaded and answers predictions.
 type Engine struct {
+	uploads chan struct{} // a slot per upload running
 	cfg     Config
 	store   modelstore.Store
 	log     *slog.Logger
@@ -117,7 +121,11 @@ func New(store modelstore.Store, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = 4
+	}
 	e := &Engine{
+		uploads: make(chan struct{}, cfg.MaxUploads),
 		cfg:     cfg,
 		store:   store,
 		log:     cfg.Logger,

@@ -19,6 +19,7 @@ type metrics struct {
 	loadSeconds *prometheus.HistogramVec // model
 	swaps       *prometheus.CounterVec   // model
 	serving     *prometheus.GaugeVec     // model
+	storeFault  *prometheus.GaugeVec     // model
 	batch       *batch.Metrics
 }
 
@@ -51,7 +52,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "The version a model is serving; 0 when none.",
 		}, []string{"model"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.loads, m.loadSeconds, m.swaps, m.serving} {
+	m.storeFault = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "swapwire", Name: "model_store_fault",
+		Help: "1 while the store fails a model (an error, no versions, an invalid policy) and the server keeps its last good state; else 0.",
+	}, []string{"model"})
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.loads, m.loadSeconds, m.swaps, m.serving, m.storeFault} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -27,6 +27,12 @@ type model struct {
 	policy   modelstore.Policy
 	inStore  []int64
 	health   error // from predict.Checker
+	// storeErr says why the store's word was not taken on the last
+	// reconcile (it failed, listed no versions, or the policy is invalid)
+	// and the last good state was kept; nil when all was well.
+	storeErr error
+	// policyKnown says whether policy holds a policy read from the store.
+	policyKnown bool
 }
 
 // versionStatus records a version's load outcome.

@@ -38,6 +38,9 @@ func (e *Engine) Predict(ctx context.Context, r Request) (a Answer, err error) {
 	if r.Version < 0 {
 		return Answer{}, predict.InvalidArgument("version %d: versions are positive", r.Version)
 	}
+	if d := optionDepth(map[string]any(r.Option), 0); d > MaxOptionDepth {
+		return Answer{}, predict.InvalidArgument("option nests deeper than %d levels", MaxOptionDepth)
+	}
 	m, err := e.lookup(r.Model)
 	if err != nil {
 		return Answer{}, err
@@ -49,6 +52,42 @@ func (e *Engine) Predict(ctx context.Context, r Request) (a Answer, err error) {
 	defer v.release()
 	res, err := v.predict(ctx, r.Input, r.Option)
 	return Answer{Model: m.name, Version: v.num, Result: res}, err
+}
+
+// MaxOptionDepth is how deep a request's option may nest (maps and lists);
+// deeper options are INVALID_ARGUMENT.
+const MaxOptionDepth = 64
+
+// optionDepth returns how deep v nests, stopping once past the limit.
+func optionDepth(v any, depth int) int {
+	if depth > MaxOptionDepth {
+		return depth
+	}
+	deepest := depth
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			deepest = max(deepest, optionDepth(e, depth+1))
+		}
+	case predict.Option:
+		return optionDepth(map[string]any(x), depth)
+	case []any:
+		for _, e := range x {
+			deepest = max(deepest, optionDepth(e, depth+1))
+		}
+	}
+	return deepest
+}
+
+// newRequestID returns a short random id that ties a client's error to the
+// server's log line.
+func newRequestID() string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = hex[rand.IntN(16)]
+	}
+	return string(b)
 }
 
 // logRequest writes the line of a sampled request.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swapwire/swapwire/internal/jsonvalue"
+	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 )
 
@@ -100,20 +101,31 @@ func (e *Engine) reconcile(m *model) {
 	versions, err := e.store.Versions(ctx, m.name)
 	if err != nil {
 		if ctx.Err() == nil {
-			e.log.Error("list versions", "model", m.name, "error", err)
+			e.storeFault(m, fmt.Errorf("list versions: %w; keeping the last good state", err))
 		}
 		return
 	}
 	policy, err := e.store.Policy(ctx, m.name)
-	if err != nil {
-		e.log.Error("read policy", "model", m.name, "error", err)
-		// Keep the previous policy: a torn read must not flip versions.
-		m.mu.Lock()
-		policy = m.policy
-		m.mu.Unlock()
-	}
+	var policyErr error
+	known := err == nil
 	m.mu.Lock()
-	m.policy = policy
+	if err != nil {
+		// Keep the last good policy: the one in memory, else (after a
+		// restart) the store's last good copy. With neither, nothing is
+		// known of what should serve, so nothing new is loaded.
+		policyErr = fmt.Errorf("read policy: %w", err)
+		var pe *modelstore.PolicyError
+		switch {
+		case m.policyKnown:
+			policy, known = m.policy, true
+		case errors.As(err, &pe) && pe.HasLastGood:
+			policy, known = pe.LastGood, true
+		}
+	}
+	if known {
+		m.policy = policy
+		m.policyKnown = true
+	}
 	m.inStore = versions
 	for num, st := range m.status {
 		if !slices.Contains(versions, num) && !st.loading {
@@ -121,6 +133,10 @@ func (e *Engine) reconcile(m *model) {
 		}
 	}
 	m.mu.Unlock()
+	if !known {
+		e.storeFault(m, fmt.Errorf("%w; no last good policy is known, so no version is loaded", policyErr))
+		return
+	}
 
 	old := m.snap.Load()
 	loaded := make(map[int64]*version, len(old.loaded)+1)
@@ -148,7 +164,9 @@ func (e *Engine) reconcile(m *model) {
 
 	// The version to serve: the pinned one, or the latest; when it cannot
 	// be loaded, keep the current one, or else fall back to the newest
-	// lower version that loads.
+	// lower version that loads, never a newer one. A store that lists no
+	// version (a volume that did not mount, a root emptied by mistake)
+	// unloads nothing: the current version keeps serving (fail-static).
 	var target int64
 	if policy.Pinned > 0 {
 		target = policy.Pinned
@@ -156,20 +174,33 @@ func (e *Engine) reconcile(m *model) {
 		target = versions[len(versions)-1]
 	}
 	serving := old.serving
-	if target > 0 {
+	var fault error
+	switch {
+	case len(versions) == 0:
+		if serving != nil {
+			fault = fmt.Errorf("the store lists no version of %s; version %d keeps serving until it does", m.name, serving.num)
+		}
+	case target > 0:
 		if v := ensure(target); v != nil {
 			serving = v
 		} else if serving == nil || !slices.Contains(versions, serving.num) {
-			serving = nil
-			for i := len(versions) - 1; i >= 0 && serving == nil; i-- {
-				if versions[i] < target || policy.Pinned > 0 {
-					serving = ensure(versions[i])
+			var fallback *version
+			for i := len(versions) - 1; i >= 0 && fallback == nil; i-- {
+				if versions[i] < target {
+					fallback = ensure(versions[i])
 				}
 			}
+			if fallback != nil {
+				serving = fallback
+			} else if serving != nil {
+				fault = fmt.Errorf("version %d left the store and no version at or below %d loads; it keeps serving", serving.num, target)
+			}
 		}
-	} else if len(versions) == 0 {
-		serving = nil
 	}
+	if fault == nil {
+		fault = policyErr
+	}
+	e.setStoreFault(m, fault)
 
 	// What stays loaded: the serving version, every labelled version, and
 	// the previous serving version when asked to keep it warm.
@@ -240,6 +271,35 @@ func (e *Engine) reconcile(m *model) {
 	e.broadcast()
 }
 
+// storeFault records that the store failed the model and the last good
+// state was kept.
+func (e *Engine) storeFault(m *model, err error) {
+	e.setStoreFault(m, err)
+	e.cfg.OnChange()
+	e.broadcast()
+}
+
+// setStoreFault records err (nil when the store answered well) in the
+// model's status and metric, and logs each change of it.
+func (e *Engine) setStoreFault(m *model, err error) {
+	m.mu.Lock()
+	prev := m.storeErr
+	m.storeErr = err
+	m.mu.Unlock()
+	switch {
+	case err != nil:
+		e.metrics.storeFault.WithLabelValues(m.name).Set(1)
+		if prev == nil || prev.Error() != err.Error() {
+			e.log.Error("store fault; keeping the last good state", "model", m.name, "error", err)
+		}
+	case prev != nil:
+		e.metrics.storeFault.WithLabelValues(m.name).Set(0)
+		e.log.Info("store recovered", "model", m.name)
+	default:
+		e.metrics.storeFault.WithLabelValues(m.name).Set(0)
+	}
+}
+
 // failedAt reports whether num failed to load since the store last changed:
 // such a version is not retried until the store changes again.
 func (e *Engine) failedAt(m *model, num, gen int64) bool {
@@ -299,8 +359,9 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 			closePredictor(p)
 		}
 	}()
-	if err := p.Load(ctx, dir); err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+	if err := e.loadBounded(ctx, m, num, p, dir); err != nil {
+		p = nil // closed by loadBounded, now or when its Load returns
+		return nil, err
 	}
 	v := &version{
 		eng:    e,
@@ -327,6 +388,38 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 	v.loadedAt = time.Now()
 	v.refs.Store(1)
 	return v, nil
+}
+
+// loadBounded runs p.Load, but returns when ctx ends (the load timeout)
+// even if Load ignores its context: the hung Load is abandoned, and p is
+// closed if it ever returns, so the model can load another version.
+func (e *Engine) loadBounded(ctx context.Context, m *model, num int64, p predict.Predictor, dir string) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("load panicked: %v", r)
+			}
+		}()
+		done <- p.Load(ctx, dir)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			closePredictor(p)
+			return fmt.Errorf("load: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		e.log.Error("load ignored its deadline; abandoned", "model", m.name, "version", num)
+		// Not counted in e.closes: a Load that never returns must not hold
+		// the engine's Close too.
+		go func() {
+			<-done
+			closePredictor(p)
+		}()
+		return fmt.Errorf("load: %w (the predictor's Load ignored it and was abandoned)", ctx.Err())
+	}
 }
 
 // warmFromFile runs the sample requests of a warm-up file, if there is one.

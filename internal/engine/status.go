@@ -47,15 +47,19 @@ type VersionStatus struct {
 // ModelStatus describes one model: its policy as last read from the store,
 // what serves, and every version known from the store or in memory.
 type ModelStatus struct {
-	Name     string
-	Default  bool             // it answers requests that name no model
-	Serving  int64            // the serving version; 0 when none
-	Pinned   int64            // the policy's pinned version; 0 follows the latest
-	Labels   map[string]int64 // the labels in force
-	Weights  map[int64]int    // the policy's traffic weights
-	Split    map[int64]int    // the weights in force: of versions loaded
-	Health   error            // why the serving version's predictor says it cannot answer, or nil
-	Versions []VersionStatus  // ascending
+	Name    string
+	Default bool             // it answers requests that name no model
+	Serving int64            // the serving version; 0 when none
+	Pinned  int64            // the policy's pinned version; 0 follows the latest
+	Labels  map[string]int64 // the labels in force
+	Weights map[int64]int    // the policy's traffic weights
+	Split   map[int64]int    // the weights in force: of versions loaded
+	Health  error            // why the serving version's predictor says it cannot answer, or nil
+	// StoreErr says why the server keeps its last good state instead of
+	// following the store (the store failed, listed no version, or holds
+	// an invalid policy), or nil.
+	StoreErr error
+	Versions []VersionStatus // ascending
 }
 
 // Loaded returns the versions that are loaded (serving or standby).
@@ -95,12 +99,13 @@ func (m *model) report(isDefault bool) ModelStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := ModelStatus{
-		Name:    m.name,
-		Default: isDefault,
-		Pinned:  m.policy.Pinned,
-		Labels:  maps.Clone(snap.labels),
-		Weights: maps.Clone(m.policy.Weights),
-		Health:  m.health,
+		Name:     m.name,
+		Default:  isDefault,
+		Pinned:   m.policy.Pinned,
+		Labels:   maps.Clone(snap.labels),
+		Weights:  maps.Clone(m.policy.Weights),
+		Health:   m.health,
+		StoreErr: m.storeErr,
 	}
 	if snap.split != nil {
 		st.Split = maps.Clone(snap.split.weights)

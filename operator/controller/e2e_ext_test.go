@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"k8s.io/utils/ptr"
 
 	"github.com/swapwire/swapwire/modelstore"
@@ -46,7 +47,11 @@ func TestApplyingAVersionSwapsARealServer(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	lis.Close()
-	start(t, t.TempDir(), server, "--store="+root, "--listen="+addr, "--poll=200ms")
+	// The server's admin identity is a token from its environment; this
+	// test reads its models with it over the plaintext loopback connection.
+	const token = "operator-e2e-token-0123456789abcdef"
+	startEnv(t, t.TempDir(), append(os.Environ(), "SWAPWIRE_ADMIN_TOKEN="+token), server,
+		"--store="+root, "--listen="+addr, "--poll=200ms", "--allow-plaintext-tokens")
 
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -57,6 +62,7 @@ func TestApplyingAVersionSwapsARealServer(t *testing.T) {
 	serving := func(ctx context.Context) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 		resp, err := models.ListModels(ctx, &swapwirev1.ListModelsRequest{})
 		if err != nil {
 			return 0, err

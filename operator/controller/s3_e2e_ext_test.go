@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -64,7 +65,8 @@ func TestApplyingAVersionSwapsSwapwireServeOnS3(t *testing.T) {
 	addr := lis.Addr().String()
 	lis.Close()
 	store := fmt.Sprintf("s3://%s/fleet", srv.Bucket)
-	startEnv(t, t.TempDir(), append(os.Environ(), srv.Env()...), bin, "serve",
+	const token = "operator-s3-e2e-token-0123456789abcdef"
+	startEnv(t, t.TempDir(), append(append(os.Environ(), srv.Env()...), "SWAPWIRE_ADMIN_TOKEN="+token), bin, "serve", "--allow-plaintext-tokens",
 		"--model-store="+store, "--s3-endpoint="+srv.Endpoint, "--s3-path-style",
 		"--model-cache="+t.TempDir(), "--model=m", "--workers=1", "--worker=/usr/bin/python3 '"+script+"'",
 		"--listen="+addr, "--poll=300ms", "--log-format=json")
@@ -81,7 +83,7 @@ func TestApplyingAVersionSwapsSwapwireServeOnS3(t *testing.T) {
 	serving := func(ctx context.Context) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		resp, err := admin.ListModels(ctx, &swapwirev1.ListModelsRequest{})
+		resp, err := admin.ListModels(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token), &swapwirev1.ListModelsRequest{})
 		if err != nil {
 			return 0, err
 		}

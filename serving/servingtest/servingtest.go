@@ -5,6 +5,8 @@ package servingtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"testing"
 	"time"
@@ -21,17 +23,33 @@ import (
 // Server is a running test server and clients connected to it.
 type Server struct {
 	*serving.Server
-	Addr    string // host:port of the gRPC listener
-	Conn    *grpc.ClientConn
+	Addr    string           // host:port of the gRPC listener
+	Conn    *grpc.ClientConn // sends no credentials
 	Predict swapwirev1.PredictionServiceClient
-	Models  swapwirev1.ModelServiceClient
 	Health  healthpb.HealthClient
+	// Token is the bearer token of the identity "servingtest", which holds
+	// RoleAdmin on the server.
+	Token string
+	// AdminConn sends Token with every call.
+	AdminConn *grpc.ClientConn
+	// Models is a ModelService client on AdminConn.
+	Models swapwirev1.ModelServiceClient
 }
 
-// Start starts a server for store on 127.0.0.1 and connects to it. It
-// fails the test if the server cannot start. Cleanup shuts it down.
+// Start starts a server for store on 127.0.0.1 and connects to it. The
+// server knows one identity, "servingtest" with RoleAdmin, whose random
+// token AdminConn sends; tokens are allowed over the plaintext test
+// connection. opts come after these and may add identities. It fails the
+// test if the server cannot start. Cleanup shuts it down.
 func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts ...serving.ServerOption) *Server {
 	t.Helper()
+	var b [16]byte
+	rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	opts = append([]serving.ServerOption{
+		serving.WithIdentities(serving.Identity{Name: "servingtest", Role: serving.RoleAdmin, Token: token}),
+		serving.WithPlaintextTokens(true),
+	}, opts...)
 	srv, err := serving.New(factory, store, opts...)
 	if err != nil {
 		t.Fatalf("serving.New: %v", err)
@@ -48,8 +66,15 @@ func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts .
 		srv.Close()
 		t.Fatalf("dial: %v", err)
 	}
+	adminConn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(Bearer(token)))
+	if err != nil {
+		conn.Close()
+		srv.Close()
+		t.Fatalf("dial: %v", err)
+	}
 	t.Cleanup(func() {
 		conn.Close()
+		adminConn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
@@ -58,14 +83,28 @@ func Start(t testing.TB, factory serving.Factory, store modelstore.Store, opts .
 		}
 	})
 	return &Server{
-		Server:  srv,
-		Addr:    lis.Addr().String(),
-		Conn:    conn,
-		Predict: swapwirev1.NewPredictionServiceClient(conn),
-		Models:  swapwirev1.NewModelServiceClient(conn),
-		Health:  healthpb.NewHealthClient(conn),
+		Server:    srv,
+		Addr:      lis.Addr().String(),
+		Conn:      conn,
+		Predict:   swapwirev1.NewPredictionServiceClient(conn),
+		Health:    healthpb.NewHealthClient(conn),
+		Token:     token,
+		AdminConn: adminConn,
+		Models:    swapwirev1.NewModelServiceClient(adminConn),
 	}
 }
+
+// Bearer is a per-call credential that sends "authorization: Bearer
+// <token>", over any connection (tests use plaintext ones).
+type Bearer string
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (b Bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (Bearer) RequireTransportSecurity() bool { return false }
 
 // StartReady is Start followed by waiting (up to a minute) until the
 // default model serves.

@@ -155,7 +155,8 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg)}
+	// The benchmark drives admin calls (SwitchModel) from 127.0.0.1 only.
+	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg), serving.WithDevLoopbackAdmin(true)}
 	var factory serving.Factory
 	var store modelstore.Store
 	switch o.kind {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -46,6 +47,9 @@ func StatusToProto(m engine.ModelStatus) *swapwirev1.ModelStatus {
 		Default:        m.Default,
 		Weights:        weightsToProto(m.Weights),
 		ServingVersion: m.Serving,
+	}
+	if m.StoreErr != nil {
+		st.StoreError = m.StoreErr.Error()
 	}
 	for _, v := range m.Versions {
 		vs := &swapwirev1.VersionStatus{Version: v.Version, State: stateToProto[v.State], InFlight: v.InFlight}
@@ -176,7 +180,7 @@ func (ms *modelService) UploadModel(stream swapwirev1.ModelService_UploadModelSe
 		return predict.Status(predict.Errorf(codes.ResourceExhausted, "upload of %d bytes is over the limit of %d", h.GetSize(), limit))
 	}
 	info, err := ms.e.Publish(ctx, h.GetModel(), h.GetVersion(), func(dir string) (engine.Published, error) {
-		return receiveTar(stream, dir, limit, want, h.GetSize())
+		return receiveTar(stream, dir, archive.Limits{MaxBytes: ms.cfg.MaxExtractedBytes, MaxFiles: ms.cfg.MaxUploadFiles}, limit, want, h.GetSize(), ms.cfg.UploadIdleTimeout)
 	})
 	if err != nil {
 		return predict.Status(err)
@@ -188,7 +192,7 @@ func (ms *modelService) UploadModel(stream swapwirev1.ModelService_UploadModelSe
 
 // receiveTar extracts the archive streamed in the upload's chunks into
 // dir, checking its size and sha256 against the header's.
-func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, limit int64, want string, wantSize int64) (engine.Published, error) {
+func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, lim archive.Limits, limit int64, want string, wantSize int64, idle time.Duration) (engine.Published, error) {
 	pr, pw := io.Pipe()
 	hash := sha256.New()
 	type result struct {
@@ -197,7 +201,7 @@ func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, li
 	}
 	done := make(chan result, 1)
 	go func() {
-		files, err := archive.ExtractTar(io.TeeReader(pr, hash), dir)
+		files, err := archive.ExtractTar(io.TeeReader(pr, hash), dir, lim)
 		if err == nil {
 			// Drain what follows the archive's end so the hash covers it all.
 			_, err = io.Copy(hash, pr)
@@ -207,8 +211,16 @@ func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, li
 	}()
 	info := engine.Published{Protocol: "swapwire"}
 	var recvErr error
+	msgs := recvWithIdle(stream, idle)
 	for {
-		msg, err := stream.Recv()
+		var msg *swapwirev1.UploadModelRequest
+		var err error
+		select {
+		case r := <-msgs:
+			msg, err = r.msg, r.err
+		case <-stream.Context().Done():
+			err = stream.Context().Err()
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -236,7 +248,10 @@ func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, li
 	res := <-done
 	info.Files = res.files
 	if res.err != nil {
-		return info, predict.InvalidArgument("archive: %v", res.err)
+		if predict.CodeOf(res.err) == codes.Unknown {
+			return info, predict.InvalidArgument("archive: %v", res.err)
+		}
+		return info, res.err
 	}
 	info.SHA256 = hex.EncodeToString(hash.Sum(nil))
 	if info.SHA256 != want {
@@ -246,6 +261,62 @@ func receiveTar(stream swapwirev1.ModelService_UploadModelServer, dir string, li
 		return info, predict.Errorf(codes.DataLoss, "size mismatch: header says %d, received %d", wantSize, info.Bytes)
 	}
 	return info, nil
+}
+
+type recvResult struct {
+	msg *swapwirev1.UploadModelRequest
+	err error
+}
+
+// recvWithIdle receives the upload's messages in a goroutine; when none
+// arrives for idle, it yields a DEADLINE_EXCEEDED error instead, and the
+// handler's return then ends the blocked Recv.
+func recvWithIdle(stream swapwirev1.ModelService_UploadModelServer, idle time.Duration) <-chan recvResult {
+	out := make(chan recvResult)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			select {
+			case out <- recvResult{msg, err}:
+			case <-stream.Context().Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if idle <= 0 {
+		return out
+	}
+	timed := make(chan recvResult)
+	go func() {
+		t := time.NewTimer(idle)
+		defer t.Stop()
+		for {
+			select {
+			case r := <-out:
+				select {
+				case timed <- r:
+				case <-stream.Context().Done():
+					return
+				}
+				if r.err != nil {
+					return
+				}
+				t.Reset(idle)
+			case <-t.C:
+				select {
+				case timed <- recvResult{err: predict.Errorf(codes.DeadlineExceeded, "upload idle for %v", idle)}:
+				case <-stream.Context().Done():
+				}
+				return
+			case <-stream.Context().Done():
+				return
+			}
+		}
+	}()
+	return timed
 }
 
 // EvaluateModel runs labelled examples through one model version and

@@ -1,6 +1,8 @@
 package native
 
 import (
+	"time"
+
 	"google.golang.org/grpc"
 
 	"github.com/swapwire/swapwire/internal/engine"
@@ -14,6 +16,12 @@ type Config struct {
 	ServiceLevel    string // development, staging or production
 	SwapwireVersion string
 	MaxUploadBytes  int64 // the cap on one UploadModel archive
+	// MaxExtractedBytes and MaxUploadFiles cap what one archive extracts
+	// (0: archive's defaults); UploadIdleTimeout ends an upload that sends
+	// nothing for that long (0: none).
+	MaxExtractedBytes int64
+	MaxUploadFiles    int64
+	UploadIdleTimeout time.Duration
 }
 
 // Register mounts the PredictionService and the ModelService on r.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -152,7 +153,7 @@ func (d *rekcurdDashboard) UploadModel(stream grpc.ClientStreamingServer[rekcurd
 		if err != nil {
 			return info, predict.Errorf(codes.Internal, "model store: %v", err)
 		}
-		info.Bytes, err = d.copyUpload(f, first, stream.Recv)
+		info.Bytes, err = d.copyUpload(f, first, withIdle(ctx, stream.Recv, d.cfg.UploadIdleTimeout))
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = predict.Errorf(codes.Internal, "model store: %v", cerr)
 		}
@@ -191,6 +192,38 @@ func (d *rekcurdDashboard) copyUpload(w io.Writer, first *rekcurdpb.UploadModelR
 		}
 		if err != nil {
 			return size, err
+		}
+	}
+}
+
+// withIdle bounds the wait for each message of an upload: a call of the
+// returned function that waits longer than idle fails with
+// DEADLINE_EXCEEDED, and the handler's return then ends the Recv still
+// blocked. A zero idle returns recv itself.
+func withIdle[T any](ctx context.Context, recv func() (T, error), idle time.Duration) func() (T, error) {
+	if idle <= 0 {
+		return recv
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	return func() (T, error) {
+		got := make(chan result, 1)
+		go func() {
+			v, err := recv()
+			got <- result{v, err}
+		}()
+		t := time.NewTimer(idle)
+		defer t.Stop()
+		var zero T
+		select {
+		case r := <-got:
+			return r.v, r.err
+		case <-t.C:
+			return zero, predict.Errorf(codes.DeadlineExceeded, "upload idle for %v", idle)
+		case <-ctx.Done():
+			return zero, ctx.Err()
 		}
 	}
 }

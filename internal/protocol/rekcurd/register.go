@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -24,12 +25,15 @@ type HealthChecker interface {
 
 // Config carries what the Rekcurd services need beyond the engine.
 type Config struct {
-	Name           string        // the service name ServiceInfo reports
-	ServiceLevel   string        // development, staging or production
-	MaxMessageSize int           // the cap on a streamed bytes input or evaluation data
-	MaxUploadBytes int64         // the cap on one uploaded model file
-	Health         HealthChecker // the server's health, which rekcurd.Health reports
-	Logger         *slog.Logger  // nil discards
+	Name           string // the service name ServiceInfo reports
+	ServiceLevel   string // development, staging or production
+	MaxMessageSize int    // the cap on a streamed bytes input or evaluation data
+	MaxUploadBytes int64  // the cap on one uploaded model file
+	// UploadIdleTimeout ends an upload that sends nothing for that long
+	// (DEADLINE_EXCEEDED); 0 waits forever.
+	UploadIdleTimeout time.Duration
+	Health            HealthChecker // the server's health, which rekcurd.Health reports
+	Logger            *slog.Logger  // nil discards
 }
 
 // Register mounts rekcurd.RekcurdWorker, rekcurd.RekcurdDashboard and

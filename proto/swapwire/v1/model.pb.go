@@ -201,7 +201,11 @@ type ModelStatus struct {
 	// Whether this is the server's default model.
 	Default bool `protobuf:"varint,6,opt,name=default,proto3" json:"default,omitempty"`
 	// Traffic weights by version, ascending, when the traffic is split.
-	Weights       []*VersionWeight `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty"`
+	Weights []*VersionWeight `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty"`
+	// Why the server keeps its last good state instead of following the
+	// store: the store failed, listed no version, or holds an invalid
+	// POLICY.json (an admin write repairs it). Empty when all is well.
+	StoreError    string `protobuf:"bytes,8,opt,name=store_error,json=storeError,proto3" json:"store_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -283,6 +287,13 @@ func (x *ModelStatus) GetWeights() []*VersionWeight {
 		return x.Weights
 	}
 	return nil
+}
+
+func (x *ModelStatus) GetStoreError() string {
+	if x != nil {
+		return x.StoreError
+	}
+	return ""
 }
 
 // VersionWeight is one version's share of a traffic split.
@@ -1782,7 +1793,7 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x11ListModelsRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\"F\n" +
 	"\x12ListModelsResponse\x120\n" +
-	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\xf2\x02\n" +
+	"\x06models\x18\x01 \x03(\v2\x18.swapwire.v1.ModelStatusR\x06models\"\x93\x03\n" +
 	"\vModelStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x0fserving_version\x18\x02 \x01(\x03R\x0eservingVersion\x12%\n" +
@@ -1790,7 +1801,9 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x06labels\x18\x04 \x03(\v2$.swapwire.v1.ModelStatus.LabelsEntryR\x06labels\x126\n" +
 	"\bversions\x18\x05 \x03(\v2\x1a.swapwire.v1.VersionStatusR\bversions\x12\x18\n" +
 	"\adefault\x18\x06 \x01(\bR\adefault\x124\n" +
-	"\aweights\x18\a \x03(\v2\x1a.swapwire.v1.VersionWeightR\aweights\x1a9\n" +
+	"\aweights\x18\a \x03(\v2\x1a.swapwire.v1.VersionWeightR\aweights\x12\x1f\n" +
+	"\vstore_error\x18\b \x01(\tR\n" +
+	"storeError\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"A\n" +

@@ -11,6 +11,7 @@ Without a go toolchain these tests are skipped, unless $CI is set.
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -43,7 +44,9 @@ def option(**kw):
 def start_server(case):
     require_go(case)
     case.store = tempfile.mkdtemp(prefix="swapwire-pytest-rekcurd-")
-    case.server = GoServer(go_build(SERVER_PKG), ["--store", case.store, "--listen", "{addr}"])
+    case.token = secrets.token_hex(16)
+    case.server = GoServer(go_build(SERVER_PKG), ["--store", case.store, "--listen", "{addr}"],
+                           token=case.token)
     for m in MODELS:
         case.server.wait_serving(m, 30)
     case.channel = grpc.insecure_channel(case.server.addr)
@@ -206,7 +209,8 @@ class RekcurdDashboardTest(unittest.TestCase):
                          ("arr_int", "rekcurd-test", "staging"))
 
     def test_upload_and_switch(self):
-        md = metadata("arr_float")
+        # Dashboard writes need an admin identity: the test server's token.
+        md = metadata("arr_float") + (("authorization", "Bearer " + self.token),)
         self.assertEqual(self.score(), 1.0)
         # Rekcurd uploads a model file in chunks, each naming the path.
         resp = self.dashboard.UploadModel(iter([
@@ -242,7 +246,7 @@ class RekcurdDashboardTest(unittest.TestCase):
         self.assertEqual(self.score(), 1.0)
 
     def test_evaluation(self):
-        md = metadata("string")
+        md = metadata("string") + (("authorization", "Bearer " + self.token),)
         lines = [{"ints": [1, 2, 3], "label": "1,2,3"},
                  {"text": "cat", "label": "cat"},
                  {"text": "dog", "label": "cat"},

@@ -24,7 +24,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/v1/model.proto',
   package='swapwire.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\x9d\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"B\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04wait\x18\x03 \x01(\x08\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
+  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xb2\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x12\x13\n\x0bstore_error\x18\x08 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"B\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04wait\x18\x03 \x01(\x08\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,google_dot_protobuf_dot_timestamp__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -65,8 +65,8 @@ _VERSIONSTATE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2546,
-  serialized_end=2755,
+  serialized_start=2567,
+  serialized_end=2776,
 )
 _sym_db.RegisterEnumDescriptor(_VERSIONSTATE)
 
@@ -176,8 +176,8 @@ _MODELSTATUS_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=501,
-  serialized_end=546,
+  serialized_start=522,
+  serialized_end=567,
 )
 
 _MODELSTATUS = _descriptor.Descriptor(
@@ -236,6 +236,13 @@ _MODELSTATUS = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='store_error', full_name='swapwire.v1.ModelStatus.store_error', index=7,
+      number=8, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -249,7 +256,7 @@ _MODELSTATUS = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=261,
-  serialized_end=546,
+  serialized_end=567,
 )
 
 
@@ -286,8 +293,8 @@ _VERSIONWEIGHT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=548,
-  serialized_end=596,
+  serialized_start=569,
+  serialized_end=617,
 )
 
 
@@ -352,8 +359,8 @@ _VERSIONSTATUS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=599,
-  serialized_end=804,
+  serialized_start=620,
+  serialized_end=825,
 )
 
 
@@ -393,8 +400,8 @@ _UPLOADMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.UploadModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=806,
-  serialized_end=896,
+  serialized_start=827,
+  serialized_end=917,
 )
 
 
@@ -445,8 +452,8 @@ _UPLOADHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=898,
-  serialized_end=974,
+  serialized_start=919,
+  serialized_end=995,
 )
 
 
@@ -504,8 +511,8 @@ _UPLOADMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=976,
-  serialized_end=1074,
+  serialized_start=997,
+  serialized_end=1095,
 )
 
 
@@ -549,8 +556,8 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1076,
-  serialized_end=1142,
+  serialized_start=1097,
+  serialized_end=1163,
 )
 
 
@@ -580,8 +587,8 @@ _SWITCHMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1144,
-  serialized_end=1207,
+  serialized_start=1165,
+  serialized_end=1228,
 )
 
 
@@ -625,8 +632,8 @@ _SETLABELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1209,
-  serialized_end=1273,
+  serialized_start=1230,
+  serialized_end=1294,
 )
 
 
@@ -656,8 +663,8 @@ _SETLABELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1275,
-  serialized_end=1335,
+  serialized_start=1296,
+  serialized_end=1356,
 )
 
 
@@ -694,8 +701,8 @@ _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1337,
-  serialized_end=1418,
+  serialized_start=1358,
+  serialized_end=1439,
 )
 
 
@@ -725,8 +732,8 @@ _SPLITTRAFFICRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1420,
-  serialized_end=1484,
+  serialized_start=1441,
+  serialized_end=1505,
 )
 
 
@@ -756,8 +763,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1486,
-  serialized_end=1518,
+  serialized_start=1507,
+  serialized_end=1539,
 )
 
 
@@ -794,8 +801,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1520,
-  serialized_end=1580,
+  serialized_start=1541,
+  serialized_end=1601,
 )
 
 
@@ -832,8 +839,8 @@ _DELETEVERSIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1582,
-  serialized_end=1636,
+  serialized_start=1603,
+  serialized_end=1657,
 )
 
 
@@ -856,8 +863,8 @@ _DELETEVERSIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1638,
-  serialized_end=1661,
+  serialized_start=1659,
+  serialized_end=1682,
 )
 
 
@@ -897,8 +904,8 @@ _EVALUATEMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.EvaluateModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1664,
-  serialized_end=1792,
+  serialized_start=1685,
+  serialized_end=1813,
 )
 
 
@@ -942,8 +949,8 @@ _EVALUATIONHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1794,
-  serialized_end=1861,
+  serialized_start=1815,
+  serialized_end=1882,
 )
 
 
@@ -987,8 +994,8 @@ _LABELLEDEXAMPLE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1864,
-  serialized_end=1992,
+  serialized_start=1885,
+  serialized_end=2013,
 )
 
 
@@ -1067,8 +1074,8 @@ _EVALUATEMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1995,
-  serialized_end=2239,
+  serialized_start=2016,
+  serialized_end=2260,
 )
 
 
@@ -1126,8 +1133,8 @@ _LABELMETRICS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2241,
-  serialized_end=2334,
+  serialized_start=2262,
+  serialized_end=2355,
 )
 
 
@@ -1164,8 +1171,8 @@ _CONFUSIONMATRIX = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2336,
-  serialized_end=2410,
+  serialized_start=2357,
+  serialized_end=2431,
 )
 
 
@@ -1195,8 +1202,8 @@ _CONFUSIONROW = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2412,
-  serialized_end=2442,
+  serialized_start=2433,
+  serialized_end=2463,
 )
 
 
@@ -1254,8 +1261,8 @@ _EXAMPLERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2444,
-  serialized_end=2543,
+  serialized_start=2465,
+  serialized_end=2564,
 )
 
 _LISTMODELSRESPONSE.fields_by_name['models'].message_type = _MODELSTATUS
@@ -1523,8 +1530,8 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2758,
-  serialized_end=3426,
+  serialized_start=2779,
+  serialized_end=3447,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListModels',

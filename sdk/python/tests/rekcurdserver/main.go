@@ -205,6 +205,10 @@ func run(root, listen string, log *slog.Logger) error {
 	opts := []serving.ServerOption{
 		serving.WithName("rekcurd-test"), serving.WithServiceLevel("staging"), serving.WithLogger(log),
 		serving.WithModels(models...), serving.WithDefaultModel("string"),
+		// The test's admin identity: a token from the environment, over the
+		// plaintext test connection.
+		serving.WithIdentities(serving.Identity{Name: "pytest", Role: serving.RoleAdmin, Token: os.Getenv("SWAPWIRE_ADMIN_TOKEN")}),
+		serving.WithPlaintextTokens(true),
 	}
 	for _, m := range models {
 		if err := seed(ctx, st, m); err != nil {
