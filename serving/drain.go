@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -29,6 +30,10 @@ type trackedStream struct {
 	mu      sync.Mutex // held while sending, so no send races the end
 	pending int        // messages received and not yet answered
 	ended   bool
+	// serving: the last message sent was a health status of SERVING. Such
+	// a Watch is about to be told NOT_SERVING by the shutdown, so the drain
+	// ends it only after that message went out.
+	serving bool
 }
 
 func (t *trackedStream) Context() context.Context { return t.ctx }
@@ -53,7 +58,10 @@ func (t *trackedStream) SendMsg(m any) error {
 	if t.pending > 0 {
 		t.pending--
 	}
-	idle := t.pending == 0
+	if h, ok := m.(*healthpb.HealthCheckResponse); ok {
+		t.serving = h.GetStatus() == healthpb.HealthCheckResponse_SERVING
+	}
+	idle := t.pending == 0 && !t.serving
 	t.mu.Unlock()
 	if idle && t.set.isDraining() {
 		t.cancel()
@@ -61,10 +69,13 @@ func (t *trackedStream) SendMsg(m any) error {
 	return err
 }
 
+// idle reports whether the stream may be ended now: it answered every
+// message it received, and is not a health Watch that still has to say
+// NOT_SERVING.
 func (t *trackedStream) idle() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.pending == 0
+	return t.pending == 0 && !t.serving
 }
 
 func (s *streams) isDraining() bool {

@@ -10,7 +10,13 @@ import (
 // is SERVING when it has a serving version whose predictor, if it can tell,
 // says it is healthy. The server as a whole ("" and the prediction service)
 // follows the default model. After Shutdown the health server ignores this.
+//
+// The engine calls it from each model's goroutine; healthMu makes the
+// calls take turns, so the last one reads every change made before it and
+// no call can overwrite a newer status with an older reading.
 func (s *Server) updateHealth() {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
 	def := s.eng.DefaultModel()
 	overall := healthpb.HealthCheckResponse_NOT_SERVING
 	for name, ok := range s.eng.ServingStates() {

@@ -47,6 +47,8 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	grpcMet  *grpcprom.ServerMetrics
 
+	healthMu sync.Mutex // serializes updateHealth
+
 	mu        sync.Mutex
 	closed    bool
 	shutting  bool
