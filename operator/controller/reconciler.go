@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/operator/api/v1alpha1"
 )
 
@@ -161,7 +162,8 @@ func (r *Reconciler) deleteOwned(ctx context.Context, ms *v1alpha1.ModelService,
 }
 
 // syncStore writes each model's policy and reads back what the store
-// holds. retry is false when every error is a pin the store lacks.
+// holds. retry is false when every error is a pin the store lacks or an
+// invalid policy: retrying soon cannot help.
 func (r *Reconciler) syncStore(ctx context.Context, ms *v1alpha1.ModelService) (_ []v1alpha1.ModelStatus, _ error, retry bool) {
 	if r.Stores == nil {
 		return nil, nil, false
@@ -181,7 +183,7 @@ func (r *Reconciler) syncStore(ctx context.Context, ms *v1alpha1.ModelService) (
 		if err != nil {
 			st.Error = err.Error()
 			errs = append(errs, err)
-			retry = retry || !errors.Is(err, errPinMissing)
+			retry = retry || !(errors.Is(err, errPinMissing) || errors.Is(err, modelstore.ErrInvalid))
 			r.event(ms, corev1.EventTypeWarning, "PolicyFailed", "WritePolicy", "%v", err)
 		} else if wrote {
 			r.event(ms, corev1.EventTypeNormal, "PolicyWritten", "WritePolicy", "model %s: %s", m.Name, describePolicy(m))
