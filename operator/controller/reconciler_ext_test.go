@@ -36,6 +36,9 @@ func TestCreateMakesTheObjectsTheSpecAsksFor(t *testing.T) {
 
 	var dep *appsv1.Deployment
 	eventually(t, wait, func(ctx context.Context) (err error) {
+		if _, err := get(ctx, ns, "digits-http", &corev1.Service{}); err != nil {
+			return err // applied last of the four
+		}
 		dep, err = get(ctx, ns, "digits", &appsv1.Deployment{})
 		return err
 	})
