@@ -86,11 +86,19 @@ func get[T client.Object](ctx context.Context, ns, name string, obj T) (T, error
 	return obj, err
 }
 
+// create creates obj and deletes it when the test ends (this control plane
+// has no namespace controller to do it), so no reconcile outlives the
+// test's files.
 func create(t *testing.T, obj client.Object) {
 	t.Helper()
 	if err := k8s.Create(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := k8s.Delete(context.Background(), obj); client.IgnoreNotFound(err) != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // update re-reads the ModelService and applies change until no conflict.

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/operator/api/v1alpha1"
 )
 
@@ -32,8 +33,7 @@ var ServiceMonitorGVK = schema.GroupVersionKind{Group: "monitoring.coreos.com", 
 // Reconciler turns a ModelService into a Deployment, two Services, a
 // ConfigMap, an HPA when autoscaling, a PDB in production and a
 // ServiceMonitor when the Prometheus Operator is installed, and writes the
-// models' policies into the store.
-
+// models' policies into the store. Its permissions are in rbac.go.
 type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
@@ -75,7 +75,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if applyErr != nil {
 		r.event(ms, corev1.EventTypeWarning, "ApplyFailed", "Apply", "%v", applyErr)
 	}
-	models, storeErr := r.syncStore(ctx, ms)
+	models, storeErr, retry := r.syncStore(ctx, ms)
 
 	dep := &appsv1.Deployment{}
 	depErr := r.Client.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: ms.Name}, dep)
@@ -88,9 +88,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.writeStatus(ctx, ms, dep, models, applyErr, storeErr); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := errors.Join(applyErr, storeErr); err != nil {
-		return ctrl.Result{}, err
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
 	}
+	if storeErr != nil && retry {
+		return ctrl.Result{}, storeErr
+	}
+	// A pin the store lacks is not retried fast: the status says so, and
+	// the next resync sees the version once it is published.
 	resync := r.Resync
 	if resync <= 0 {
 		resync = 30 * time.Second
@@ -156,18 +161,20 @@ func (r *Reconciler) deleteOwned(ctx context.Context, ms *v1alpha1.ModelService,
 	return client.IgnoreNotFound(r.Client.Delete(ctx, obj))
 }
 
-// syncStore writes each model's policy and reads back what the store holds.
-func (r *Reconciler) syncStore(ctx context.Context, ms *v1alpha1.ModelService) ([]v1alpha1.ModelStatus, error) {
+// syncStore writes each model's policy and reads back what the store
+// holds. retry is false when every error is a pin the store lacks or an
+// invalid policy: retrying soon cannot help.
+func (r *Reconciler) syncStore(ctx context.Context, ms *v1alpha1.ModelService) (_ []v1alpha1.ModelStatus, _ error, retry bool) {
 	if r.Stores == nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	s, err := r.Stores.Open(ctx, ms)
 	if errors.Is(err, ErrStoreUnsupported) {
-		return nil, nil
+		return nil, nil, false
 	}
 	if err != nil {
 		r.event(ms, corev1.EventTypeWarning, "StoreUnavailable", "OpenStore", "%v", err)
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store: %w", err), true
 	}
 	var errs []error
 	out := make([]v1alpha1.ModelStatus, 0, len(ms.Spec.Models))
@@ -176,13 +183,14 @@ func (r *Reconciler) syncStore(ctx context.Context, ms *v1alpha1.ModelService) (
 		if err != nil {
 			st.Error = err.Error()
 			errs = append(errs, err)
+			retry = retry || !(errors.Is(err, errPinMissing) || errors.Is(err, modelstore.ErrInvalid))
 			r.event(ms, corev1.EventTypeWarning, "PolicyFailed", "WritePolicy", "%v", err)
 		} else if wrote {
 			r.event(ms, corev1.EventTypeNormal, "PolicyWritten", "WritePolicy", "model %s: %s", m.Name, describePolicy(m))
 		}
 		out = append(out, st)
 	}
-	return out, errors.Join(errs...)
+	return out, errors.Join(errs...), retry
 }
 
 func describePolicy(m v1alpha1.ModelSpec) string {

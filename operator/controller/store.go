@@ -36,6 +36,9 @@ type StoreOpener interface {
 // ErrStoreUnsupported: the operator has no way to reach the store.
 var ErrStoreUnsupported = errors.New("operator cannot reach this store")
 
+// errPinMissing: a model is pinned to a version the store does not hold.
+var errPinMissing = errors.New("the pinned version is not in the store")
+
 // VolumeStores opens volume stores from where the operator's own pod sees
 // them: a hostPath store at its path, and a claim's store at
 // ClaimRoot/<claimName> (mount each claim there). An empty ClaimRoot
@@ -121,7 +124,7 @@ func syncModel(ctx context.Context, s PolicyStore, m v1alpha1.ModelSpec) (v1alph
 	case cur.Pinned != 0 && slices.Contains(versions, cur.Pinned):
 		st.ServingVersion = cur.Pinned
 	case cur.Pinned != 0:
-		return st, wrote, fmt.Errorf("model %s: pinned version %d is not in the store (versions %v); the servers keep what they serve", m.Name, cur.Pinned, versions)
+		return st, wrote, fmt.Errorf("model %s: %w: version %d (the store has %v); the servers keep what they serve", m.Name, errPinMissing, cur.Pinned, versions)
 	case len(versions) > 0:
 		st.ServingVersion = versions[len(versions)-1]
 	}
