@@ -67,7 +67,8 @@ checkgenerate: generate ## fail when the checked-in generated code is stale
 	@test -z "$$(git status --porcelain -- proto sdk)" || { echo "generated code is stale; run make generate and commit:"; git status --porcelain -- proto sdk; exit 1; }
 
 .PHONY: lint
-lint: ## go vet, buf lint and buf format
+lint: ## gofmt, go vet, buf lint and buf format
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$unformatted" || { echo "gofmt would change:"; echo "$$unformatted"; exit 1; }
 	$(GO) vet ./...
 	buf lint
 	buf format -d --exit-code

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/modelstore/s3store"

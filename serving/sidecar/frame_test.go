@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
+	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 )
 
 func TestFrameRoundTrip(t *testing.T) {
