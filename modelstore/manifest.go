@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -27,9 +28,9 @@ const (
 	// maxManifestSize bounds how much of a manifest is read, so a hostile or
 	// broken file cannot exhaust memory.
 	maxManifestSize = 64 << 20
-	// copyChunk is how much is read between checks of the context while
-	// hashing or copying.
-	copyChunk = 1 << 20
+	// copyBlock is how much is read between checks of the context (and
+	// yields of the processor) while hashing or copying.
+	copyBlock = 64 << 10
 )
 
 // manifest is the decoded MANIFEST.json:
@@ -199,22 +200,34 @@ func hashFile(ctx context.Context, f io.Reader) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// copyCtx copies src to dst in chunks, stopping early when ctx ends.
+// copyCtx copies src to dst in blocks of copyBlock bytes, stopping early
+// when ctx ends. Between blocks it yields the processor: hashing a version
+// runs while the previous version serves, and with one P (a server pinned
+// to one CPU, GOMAXPROCS=1) a goroutine that hashes a whole file without
+// yielding holds every request queued behind it for as long as the file
+// takes (about 1 ms per MiB). Yielding every 64 KiB bounds that wait to
+// tens of microseconds and costs one scheduler call per block.
 func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	var total int64
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, copyBlock)
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := io.CopyBuffer(dst, io.LimitReader(src, copyChunk), buf)
-		total += n
+		n, err := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return total, nil
+		}
 		if err != nil {
 			return total, err
 		}
-		if n < copyChunk {
-			return total, nil
-		}
+		runtime.Gosched()
 	}
 }
 

@@ -47,6 +47,7 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 		cfg.logger = slog.Default()
 	}
 	log := cfg.logger
+	ReserveProc(log)
 	ids, err := identitiesFromEnv()
 	if err != nil {
 		return err

@@ -180,6 +180,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		opts = append(opts, serving.WithGRPCOptions(grpc.Creds(creds)))
 	}
+	serving.ReserveProc(log)
 	srv, err := serving.New(factory, store, opts...)
 	if err != nil {
 		return err

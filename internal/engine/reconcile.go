@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -347,6 +348,11 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 	if err != nil {
 		return nil, err
 	}
+	// Loading runs beside the serving version, on the processors that serve
+	// requests. Yield between its stages (verify, Load, warm-up) so that
+	// requests queued meanwhile run first: with one P, a load that never
+	// yields holds them for its whole CPU burst.
+	runtime.Gosched()
 	p := m.factory()
 	if p == nil {
 		return nil, errors.New("the predictor factory returned nil")
@@ -363,6 +369,7 @@ func (e *Engine) loadVersion(ctx context.Context, m *model, num int64) (_ *versi
 		p = nil // closed by loadBounded, now or when its Load returns
 		return nil, err
 	}
+	runtime.Gosched()
 	v := &version{
 		eng:    e,
 		model:  m.name,

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,18 @@ func serveChild(args []string) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	// SWAPWIRE_BENCH_TRACE=FILE writes a runtime execution trace of the
+	// server's whole life into FILE.KIND, to see what holds the processor.
+	if path := os.Getenv("SWAPWIRE_BENCH_TRACE"); path != "" {
+		f, err := os.Create(path + "." + o.kind)
+		if err != nil {
+			return err
+		}
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer func() { trace.Stop(); f.Close() }()
 	}
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -154,6 +167,9 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
+	// As `swapwire serve` and serving.Run do: pinned to one CPU, keep a
+	// second P so a blocking system call does not stall every request.
+	serving.ReserveProc(nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The benchmark drives admin calls (SwitchModel) from 127.0.0.1 only.
 	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg), serving.WithDevLoopbackAdmin(true)}
