@@ -234,7 +234,7 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	d.Streams = append([]grpc.StreamDesc(nil), desc.Streams...)
 	for i := range d.Methods {
 		full := "/" + d.ServiceName + "/" + d.Methods[i].MethodName
-		d.Methods[i].Handler = decodeErrors(d.Methods[i].Handler)
+		d.Methods[i].Handler = g.decodeErrors(d.Methods[i].Handler)
 		if MethodRole(full) == RolePublic {
 			continue
 		}
@@ -255,7 +255,7 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 		full := "/" + d.ServiceName + "/" + d.Streams[i].StreamName
 		sh := d.Streams[i].Handler
 		d.Streams[i].Handler = func(srv any, ss grpc.ServerStream) error {
-			return sh(srv, decodeErrorStream{ss})
+			return sh(srv, decodeErrorStream{ss, g.s.codec})
 		}
 		if MethodRole(full) == RolePublic {
 			continue
@@ -269,24 +269,29 @@ func (g gatedRegistrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	g.r.RegisterService(&d, impl)
 }
 
-// invalidDecode turns a message that fails to decode because it nests too
-// deep (a 9,000-level option) into INVALID_ARGUMENT: grpc-go reports every
-// decoding failure as INTERNAL, but this one is the caller's.
-func invalidDecode(err error) error {
-	if err != nil && strings.Contains(err.Error(), "exceeded maximum recursion depth") {
-		return status.Error(codes.InvalidArgument, "the request nests too deep (an option of thousands of levels?)")
-	}
-	return err
-}
-
-// decodeErrors wraps a unary handler so that its decoding errors pass
-// through invalidDecode.
-func decodeErrors(h grpc.MethodHandler) grpc.MethodHandler {
+// decodeErrors wraps a unary handler so that a request the codec left
+// empty because it nested too deep fails as INVALID_ARGUMENT (see
+// depthCodec).
+func (g gatedRegistrar) decodeErrors(h grpc.MethodHandler) grpc.MethodHandler {
+	codec := g.s.codec
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-		return h(srv, ctx, func(m any) error { return invalidDecode(dec(m)) }, ic)
+		return h(srv, ctx, func(m any) error {
+			if err := dec(m); err != nil {
+				return err
+			}
+			return codec.tooDeep(m)
+		}, ic)
 	}
 }
 
-type decodeErrorStream struct{ grpc.ServerStream }
+type decodeErrorStream struct {
+	grpc.ServerStream
+	codec *depthCodec
+}
 
-func (s decodeErrorStream) RecvMsg(m any) error { return invalidDecode(s.ServerStream.RecvMsg(m)) }
+func (s decodeErrorStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return s.codec.tooDeep(m)
+}

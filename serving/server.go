@@ -44,6 +44,7 @@ type Server struct {
 	eng      *engine.Engine
 	health   *health.Server
 	grpc     *grpc.Server
+	codec    *depthCodec // decodes requests; see depthCodec
 	gatherer prometheus.Gatherer
 	grpcMet  *grpcprom.ServerMetrics
 
@@ -119,7 +120,9 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		s.cfg.logger.Error("panic in handler", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error (request id %s)", id)
 	})
+	s.codec = newDepthCodec()
 	gopts := []grpc.ServerOption{
+		grpc.ForceServerCodecV2(s.codec),
 		grpc.MaxRecvMsgSize(cfg.maxMsgSize),
 		grpc.MaxSendMsgSize(cfg.maxMsgSize),
 		grpc.MaxConcurrentStreams(cfg.maxStreams),

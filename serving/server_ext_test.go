@@ -23,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -598,5 +599,78 @@ func TestDeepOptionIsInvalidArgument(t *testing.T) {
 	_, err := s.Predict.Predict(ctxT(t), &swapwirev1.PredictRequest{Input: in, Option: opt})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "deeper than") {
 		t.Fatalf("3,000-deep option: %v, want InvalidArgument", err)
+	}
+}
+
+// rawCodec sends and receives already-encoded protobuf messages, so a test
+// can send what the Go protobuf library refuses to encode.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)      { return *v.(*[]byte), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error { *v.(*[]byte) = data; return nil }
+func (rawCodec) Name() string                       { return "proto" }
+
+// deepOptionRequest encodes a PredictRequest whose option is a Struct
+// nested depth levels deep ({"a": {"a": ...}}), by hand.
+func deepOptionRequest(depth int) []byte {
+	// Each level is Struct{fields: {"a": Value{struct_value: <inner>}}},
+	// whose bytes are a prefix followed by the inner level: build the
+	// prefixes from the inside out, then write them outermost first.
+	prefixes := make([][]byte, depth)
+	size := 0 // of the level inside the current one; the innermost is empty
+	for i := range depth {
+		val := protowire.SizeTag(5) + protowire.SizeBytes(size)
+		entry := protowire.SizeTag(1) + protowire.SizeBytes(1) + protowire.SizeTag(2) + protowire.SizeBytes(val)
+		var p []byte
+		p = protowire.AppendTag(p, 1, protowire.BytesType)
+		p = protowire.AppendVarint(p, uint64(entry))
+		p = protowire.AppendTag(p, 1, protowire.BytesType)
+		p = protowire.AppendString(p, "a")
+		p = protowire.AppendTag(p, 2, protowire.BytesType)
+		p = protowire.AppendVarint(p, uint64(val))
+		p = protowire.AppendTag(p, 5, protowire.BytesType)
+		p = protowire.AppendVarint(p, uint64(size))
+		prefixes[i] = p
+		size += len(p)
+	}
+	inner := make([]byte, 0, size)
+	for i := depth - 1; i >= 0; i-- {
+		inner = append(inner, prefixes[i]...)
+	}
+	var in []byte // Value{text: "x"}
+	in = protowire.AppendTag(in, 1, protowire.BytesType)
+	in = protowire.AppendString(in, "x")
+	var req []byte
+	req = protowire.AppendTag(req, 1, protowire.BytesType)
+	req = protowire.AppendString(req, "echo")
+	req = protowire.AppendTag(req, 4, protowire.BytesType)
+	req = protowire.AppendBytes(req, in)
+	req = protowire.AppendTag(req, 5, protowire.BytesType)
+	req = protowire.AppendBytes(req, inner)
+	return req
+}
+
+// The fault as found: a 9,000-deep option, deeper than the Go client will
+// encode, sent as raw bytes. It was INTERNAL; it must be INVALID_ARGUMENT
+// and the server must keep serving.
+func TestNineThousandDeepOptionIsInvalidArgument(t *testing.T) {
+	s := startEcho(t)
+	req := deepOptionRequest(9000)
+	var resp []byte
+	err := s.Conn.Invoke(ctxT(t), "/swapwire.v1.PredictionService/Predict", &req, &resp, grpc.ForceCodec(rawCodec{}))
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("9,000-deep option (%d bytes): %v, want InvalidArgument", len(req), err)
+	}
+	// A shallow request on the same connection still works.
+	req = deepOptionRequest(3)
+	if err := s.Conn.Invoke(ctxT(t), "/swapwire.v1.PredictionService/Predict", &req, &resp, grpc.ForceCodec(rawCodec{})); err != nil {
+		t.Fatalf("3-deep option after the deep one: %v", err)
+	}
+	var got swapwirev1.PredictResponse
+	if err := proto.Unmarshal(resp, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.GetOutput().GetText() != "x" || got.GetOption().GetFields()["echo"].GetStructValue().GetFields()["a"] == nil {
+		t.Fatalf("3-deep request answered %v, want the echo of \"x\" and its option", &got)
 	}
 }
