@@ -56,6 +56,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	watchdog := fs.Duration("worker-watchdog-grace", sidecar.DefaultWatchdogGrace, "how long past its deadline a request may run before its worker is killed and replaced")
 	cooldown := fs.Duration("worker-giveup-cooldown", sidecar.DefaultGiveUpCooldown, "how long a given-up worker slot waits before it is retried (doubling per give-up; swapwire switch retries at once)")
 	maxCooldown := fs.Duration("worker-max-giveup-cooldown", sidecar.DefaultMaxGiveUpCooldown, "the cap of that doubling")
+	maxQueue := fs.Int("worker-max-queue", sidecar.DefaultMaxQueue, "requests that may wait for a busy worker; one more is refused with RESOURCE_EXHAUSTED")
+	queueTimeout := fs.Duration("worker-queue-timeout", sidecar.DefaultQueueTimeout, "how long a request waits for an idle worker before RESOURCE_EXHAUSTED")
 	listen := fs.String("listen", "127.0.0.1:50051", "gRPC listen address")
 	metricsListen := fs.String("metrics-listen", "", "HTTP listen address for /metrics; empty for none")
 	poll := fs.Duration("poll", 2*time.Second, "how often to poll the store, besides watching it; 0 to only watch")
@@ -130,13 +132,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Command: argv, Workers: *workers, StartTimeout: *startTimeout,
 			MaxRestarts: *maxRestarts, Logger: log,
 			WatchdogGrace: *watchdog, GiveUpCooldown: *cooldown, MaxGiveUpCooldown: *maxCooldown,
+			MaxQueue: *maxQueue, QueueTimeout: *queueTimeout,
 		}
 		if len(names) == 1 {
 			cfg.Model = names[0]
 		}
 		factory = sidecar.Factory(cfg)
 	} else {
-		cfg := sidecar.AttachConfig{Addr: *workerAddr, Concurrency: *workerConc, StartTimeout: *startTimeout, Logger: log}
+		cfg := sidecar.AttachConfig{Addr: *workerAddr, Concurrency: *workerConc, StartTimeout: *startTimeout, MaxQueue: *maxQueue, QueueTimeout: *queueTimeout, Logger: log}
 		if len(names) == 1 {
 			cfg.Model = names[0]
 		}

@@ -394,8 +394,12 @@ func (e *Engine) Rollback(ctx context.Context, model string) (from, to int64, er
 	return cur.num, to, nil
 }
 
-// DeleteVersion removes a version from the store. It refuses a version
-// that serves here, is pinned, labelled or takes a share of the traffic.
+// DeleteVersion removes a version from the store. It refuses
+// (FAILED_PRECONDITION) a version that serves on this replica, and one that
+// the store's policy makes serve on any replica: pinned, labelled, taking a
+// share of the traffic, or the newest while the model follows the newest.
+// Replicas share the policy, so the rule holds for the fleet without
+// asking the other replicas what they serve.
 func (e *Engine) DeleteVersion(ctx context.Context, model string, version int64) error {
 	if err := validModel(model); err != nil {
 		return err
@@ -425,6 +429,17 @@ func (e *Engine) DeleteVersion(ctx context.Context, model string, version int64)
 	}
 	if p.Weights[version] > 0 {
 		return predict.Errorf(codes.FailedPrecondition, "model %q version %d takes a share of the traffic; change the split first", model, version)
+	}
+	if p.Pinned == 0 {
+		// Every replica that follows the store serves the newest version,
+		// whatever this one serves (it may have failed to load it).
+		versions, err := e.store.Versions(ctx, model)
+		if err != nil {
+			return StoreError(err)
+		}
+		if len(versions) > 0 && slices.Max(versions) == version {
+			return predict.Errorf(codes.FailedPrecondition, "model %q follows its newest version, %d, which every replica that loaded it serves; pin another version first (swapwire switch), then delete it", model, version)
+		}
 	}
 	if err := e.store.Delete(ctx, model, version); err != nil {
 		return StoreError(err)

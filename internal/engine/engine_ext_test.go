@@ -316,3 +316,60 @@ func TestPinRetriesTheVersion(t *testing.T) {
 		t.Fatalf("%d retries after switching to the serving version, want 1", retries.Load())
 	}
 }
+
+// picky is an answer that cannot load the version whose text is "two".
+type picky struct{ answer }
+
+func (p *picky) Load(ctx context.Context, dir string) error {
+	if err := p.answer.Load(ctx, dir); err != nil {
+		return err
+	}
+	if p.text == "two" {
+		return errors.New("this replica cannot load version two")
+	}
+	return nil
+}
+
+// A delete never breaks another replica: replica B, which failed to load
+// the newest version and serves the one before, may not delete the newest
+// while the model follows the newest, because replica A serves it. Once
+// the policy pins another version, it may.
+func TestDeleteRefusesWhatAnotherReplicaServes(t *testing.T) {
+	a, st, _ := start(t, "one", "two")
+	if err := a.WaitServing(ctxT(t), "m", 2); err != nil {
+		t.Fatal(err)
+	}
+	closes := new(atomic.Int64)
+	b, err := engine.New(st, engine.Config{Factory: func() predict.Predictor { return &picky{answer{closes: closes}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) })
+	if err := b.WaitFailed(ctxT(t), "m", 2); err == nil {
+		t.Fatal("replica B loaded version two")
+	}
+	if err := b.WaitServing(ctxT(t), "m", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	err = b.DeleteVersion(ctxT(t), "m", 2)
+	if predict.CodeOf(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "newest") {
+		t.Fatalf("delete of the newest version while following it: %v, want FAILED_PRECONDITION", err)
+	}
+	if got := ask(t, a, engine.Request{}); got.Version != 2 || got.Result.Label.Text() != "two" {
+		t.Fatalf("replica A answered %q from version %d after the refused delete", got.Result.Label.Text(), got.Version)
+	}
+
+	if _, err := a.Pin(ctxT(t), "m", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteVersion(ctxT(t), "m", 2); err != nil {
+		t.Fatalf("delete of version 2 once pinned to 1: %v", err)
+	}
+	if got := ask(t, a, engine.Request{}); got.Version != 1 || got.Result.Label.Text() != "one" {
+		t.Fatalf("replica A answered %q from version %d after the delete", got.Result.Label.Text(), got.Version)
+	}
+}

@@ -50,6 +50,7 @@ type Attached struct {
 	ctx     context.Context // ends at Close
 	cancel  context.CancelFunc
 	sem     chan struct{}   // request slots
+	queue   *slotQueue      // bounds the requests waiting for a slot
 	idle    chan *frameConn // connections between calls
 	reload  chan struct{}   // a lock for checking and reloading the worker
 
@@ -81,6 +82,7 @@ func Attach(cfg AttachConfig) *Attached {
 		ctx:     ctx,
 		cancel:  cancel,
 		sem:     make(chan struct{}, cfg.Concurrency),
+		queue:   newSlotQueue(cfg.MaxQueue, cfg.QueueTimeout),
 		idle:    make(chan *frameConn, cfg.Concurrency),
 		reload:  make(chan struct{}, 1),
 		since:   time.Now(),
@@ -214,6 +216,32 @@ func (a *Attached) lock(ctx context.Context) error {
 
 func (a *Attached) unlock() { <-a.reload }
 
+// acquire takes one of the Concurrency request slots, waiting within the
+// bounds of a.queue when all are taken.
+func (a *Attached) acquire(ctx context.Context) error {
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if err := a.queue.enter(a.cfg.Concurrency); err != nil {
+		return err
+	}
+	defer a.queue.leave()
+	expire := time.NewTimer(a.queue.timeout)
+	defer expire.Stop()
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	case <-expire.C:
+		return a.queue.expired(a.cfg.Concurrency)
+	case <-ctx.Done():
+		return predict.Errorf(predict.CodeOf(ctx.Err()), "sidecar: waiting for the attached worker: %w", ctx.Err())
+	case <-a.ctx.Done():
+		return predict.Errorf(codes.Unavailable, "%w", ErrClosed)
+	}
+}
+
 // putIdle keeps fc for the next call, or closes it when enough are kept.
 func (a *Attached) putIdle(fc *frameConn) {
 	if fc.broken() || a.ctx.Err() != nil {
@@ -327,12 +355,8 @@ func (a *Attached) call(ctx context.Context, fn func(context.Context, *frameConn
 	case !loaded:
 		return predict.Errorf(codes.Unavailable, "sidecar: the attached worker is not loaded")
 	}
-	select {
-	case a.sem <- struct{}{}:
-	case <-ctx.Done():
-		return predict.Errorf(predict.CodeOf(ctx.Err()), "sidecar: waiting for the attached worker: %w", ctx.Err())
-	case <-a.ctx.Done():
-		return predict.Errorf(codes.Unavailable, "%w", ErrClosed)
+	if err := a.acquire(ctx); err != nil {
+		return err
 	}
 	defer func() { <-a.sem }()
 	a.inFlight.Add(1)

@@ -76,6 +76,14 @@ type Config struct {
 	// MaxMessageSize caps a frame to or from a worker, in bytes.
 	// Default 64 MiB.
 	MaxMessageSize int
+	// MaxQueue bounds the requests that may wait for an idle worker while
+	// every worker is busy; one more fails at once with RESOURCE_EXHAUSTED.
+	// Default 1024.
+	MaxQueue int
+	// QueueTimeout bounds how long a request waits for an idle worker
+	// before it fails with RESOURCE_EXHAUSTED (its own deadline, if
+	// sooner, ends the wait with DEADLINE_EXCEEDED). Default 30s.
+	QueueTimeout time.Duration
 	// Logger receives the pool's events and every line the workers write
 	// to stdout and stderr. Nil discards them.
 	Logger *slog.Logger
@@ -148,7 +156,11 @@ type AttachConfig struct {
 	// Default 64 MiB.
 	MaxMessageSize int
 	// Logger receives the attachment's events. Nil discards them.
-	Logger *slog.Logger
+	// MaxQueue and QueueTimeout bound the wait for one of the Concurrency
+	// request slots, as in Config. Defaults 1024 and 30s.
+	MaxQueue     int
+	QueueTimeout time.Duration
+	Logger       *slog.Logger
 	// Model names the model in log records.
 	Model string
 }

@@ -45,6 +45,7 @@ type Pool struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	tokens chan *slot // slots with an idle worker; at most one token per slot
+	queue  *slotQueue // bounds the requests waiting for a token
 
 	noBatch atomic.Bool // workers do not implement PredictBatch
 
@@ -89,6 +90,7 @@ func New(cfg Config) *Pool {
 		ctx:    ctx,
 		cancel: cancel,
 		tokens: make(chan *slot, cfg.Workers),
+		queue:  newSlotQueue(cfg.MaxQueue, cfg.QueueTimeout),
 		retry:  make(chan struct{}),
 		dead:   make(chan struct{}),
 		log:    cfg.Logger.With("model", cfg.Model),
@@ -262,18 +264,29 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *worker, error) {
 	p.mu.Lock()
 	dead := p.dead
 	p.mu.Unlock()
+	// An idle worker now: no waiting, nothing to count.
+	select {
+	case s := <-p.tokens:
+		if w := p.take(s); w != nil {
+			return s, w, nil
+		}
+	default:
+	}
+	if err := p.queue.enter(p.cfg.Workers); err != nil {
+		return nil, nil, err
+	}
+	defer p.queue.leave()
+	expire := time.NewTimer(p.queue.timeout)
+	defer expire.Stop()
 	for {
 		select {
+		case <-expire.C:
+			return nil, nil, p.queue.expired(p.cfg.Workers)
 		case s := <-p.tokens:
-			p.mu.Lock()
-			s.queued = false
-			if s.state == WorkerIdle && s.w != nil && !s.w.isExited() && !s.w.fc.broken() {
-				s.state, s.since = WorkerBusy, time.Now()
-				w := s.w
-				p.mu.Unlock()
+			if w := p.take(s); w != nil {
 				return s, w, nil
 			}
-			p.mu.Unlock()
+			continue
 		case <-ctx.Done():
 			return nil, nil, predict.Errorf(predict.CodeOf(ctx.Err()), "sidecar: waiting for an idle worker: %w", ctx.Err())
 		case <-dead:
@@ -290,6 +303,19 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *worker, error) {
 			return nil, nil, predict.Errorf(codes.Unavailable, "%w", ErrClosed)
 		}
 	}
+}
+
+// take marks s busy and returns its worker if s, just taken from tokens,
+// still has an idle, healthy one; nil otherwise.
+func (p *Pool) take(s *slot) *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.queued = false
+	if s.state == WorkerIdle && s.w != nil && !s.w.isExited() && !s.w.fc.broken() {
+		s.state, s.since = WorkerBusy, time.Now()
+		return s.w
+	}
+	return nil
 }
 
 // release makes w idle again, unless it exited or was replaced meanwhile.

@@ -716,3 +716,60 @@ func TestParseReady(t *testing.T) {
 		}
 	}
 }
+
+// A busy pool sheds load: beyond MaxQueue waiting requests, or after
+// QueueTimeout of waiting, a request fails with RESOURCE_EXHAUSTED instead
+// of queueing until its own deadline; and the pool serves again once the
+// worker is free.
+func TestPoolBoundedWait(t *testing.T) {
+	cfg := testConfig(t, 1)
+	cfg.MaxQueue = 2
+	cfg.QueueTimeout = 300 * time.Millisecond
+	p := loadPool(t, cfg, modelDir(t, "1"))
+	gate := filepath.Join(t.TempDir(), "gate")
+	held := make(chan error, 1)
+	go func() {
+		_, err := p.Predict(context.Background(), predict.Text("held"), predict.Option{"wait_file": gate})
+		held <- err
+	}()
+	waitFor(t, 10*time.Second, "a busy worker", func() bool { return allIn(p, WorkerBusy) })
+
+	// Two wait (the queue is full) and time out after QueueTimeout; a
+	// third is refused at once.
+	waiting := make(chan error, 2)
+	start := time.Now()
+	for range 2 {
+		go func() {
+			_, err := p.Predict(context.Background(), predict.Text("waiting"), nil)
+			waiting <- err
+		}()
+	}
+	waitFor(t, 10*time.Second, "two waiting requests", func() bool { return p.queue.waiting.Load() == 2 })
+	_, err := p.Predict(context.Background(), predict.Text("third"), nil)
+	if predict.CodeOf(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "2 requests already wait") {
+		t.Fatalf("third request with the queue full: %v, want RESOURCE_EXHAUSTED naming MaxQueue", err)
+	}
+	for range 2 {
+		err := <-waiting
+		if predict.CodeOf(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "within 300ms") {
+			t.Fatalf("waiting request: %v, want RESOURCE_EXHAUSTED after QueueTimeout", err)
+		}
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("waiting requests failed after %v, before QueueTimeout", waited)
+	}
+	if n := p.queue.waiting.Load(); n != 0 {
+		t.Fatalf("%d requests still counted as waiting", n)
+	}
+
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Predict(context.Background(), predict.Text("ok"), nil)
+	if err != nil || res.Label.Text() != "ok@1" {
+		t.Fatalf("after the worker is free: %v %v", res.Label, err)
+	}
+}
