@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
@@ -371,5 +373,58 @@ func TestDeleteRefusesWhatAnotherReplicaServes(t *testing.T) {
 	}
 	if got := ask(t, a, engine.Request{}); got.Version != 1 || got.Result.Label.Text() != "one" {
 		t.Fatalf("replica A answered %q from version %d after the delete", got.Result.Label.Text(), got.Version)
+	}
+}
+
+// reporting is an answer backed by two worker slots, the second given up
+// until retryAt.
+type reporting struct {
+	answer
+	retryAt time.Time
+}
+
+func (r *reporting) Workers() []predict.WorkerStatus {
+	return []predict.WorkerStatus{
+		{ID: 1, PID: 100, State: predict.WorkerIdle, Restarts: 1},
+		{ID: 2, State: predict.WorkerFailed, Restarts: 5, Err: errors.New("crashed"), RetryAt: r.retryAt},
+	}
+}
+
+// The metrics show each worker state and when a given-up slot is retried.
+func TestWorkerMetrics(t *testing.T) {
+	st, err := modelstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, st, "one")
+	retryAt := time.Unix(1_900_000_000, 500_000_000)
+	reg := prometheus.NewRegistry()
+	e, err := engine.New(st, engine.Config{Registerer: reg, Factory: func() predict.Predictor {
+		return &reporting{answer: answer{closes: new(atomic.Int64)}, retryAt: retryAt}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	if err := e.WaitServing(ctxT(t), "m", 1); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP swapwire_worker_retry_timestamp_seconds When a given-up worker slot is next tried (Unix time); only slots in state failed have one.
+# TYPE swapwire_worker_retry_timestamp_seconds gauge
+swapwire_worker_retry_timestamp_seconds{model="m",version="1",worker="2"} 1.9000000005e+09
+# HELP swapwire_worker_restarts_total Worker process restarts since the version loaded.
+# TYPE swapwire_worker_restarts_total counter
+swapwire_worker_restarts_total{model="m",version="1"} 6
+# HELP swapwire_workers Worker processes by state (starting, idle, busy, restarting, failed, stopped).
+# TYPE swapwire_workers gauge
+swapwire_workers{model="m",state="failed",version="1"} 1
+swapwire_workers{model="m",state="idle",version="1"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "swapwire_worker_retry_timestamp_seconds", "swapwire_worker_restarts_total", "swapwire_workers"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ type stateCollector struct {
 	inFlight *prometheus.Desc
 	restarts *prometheus.Desc
 	workers  *prometheus.Desc
+	retryAt  *prometheus.Desc
 }
 
 func newStateCollector(e *Engine) *stateCollector {
@@ -28,6 +29,8 @@ func newStateCollector(e *Engine) *stateCollector {
 			"Worker process restarts since the version loaded.", []string{"model", "version"}, nil),
 		workers: prometheus.NewDesc("swapwire_workers",
 			"Worker processes by state (starting, idle, busy, restarting, failed, stopped).", []string{"model", "version", "state"}, nil),
+		retryAt: prometheus.NewDesc("swapwire_worker_retry_timestamp_seconds",
+			"When a given-up worker slot is next tried (Unix time); only slots in state failed have one.", []string{"model", "version", "worker"}, nil),
 	}
 }
 
@@ -35,6 +38,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inFlight
 	ch <- c.restarts
 	ch <- c.workers
+	ch <- c.retryAt
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,6 +65,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			for _, w := range wp.Workers() {
 				restarts += w.Restarts
 				states[w.State.String()]++
+				if !w.RetryAt.IsZero() {
+					send(ch, c.retryAt, prometheus.GaugeValue, float64(w.RetryAt.UnixNano())/1e9, m.name, ver, strconv.Itoa(w.ID))
+				}
 			}
 			send(ch, c.restarts, prometheus.CounterValue, float64(restarts), m.name, ver)
 			for st, n := range states {
