@@ -82,6 +82,7 @@ type config struct {
 	protocols       Protocol
 	loggerSet       bool
 	metricsAddr     string
+	httpAddr        string
 	shutdownAfter   time.Duration
 	drainDelay      time.Duration
 	maxStreams      uint32
