@@ -135,6 +135,7 @@ async function startSession() {
     $("#upload-go").addEventListener("click", upload);
   }
   $("#model-list").replaceChildren();
+  $("#eval-results").replaceChildren(); // the previous identity's results
   state.seen = {};
   await refresh();
 }
@@ -541,7 +542,7 @@ function drawCharts() {
     }
     for (const chart of sec.querySelectorAll(".chart")) {
       const metric = chart.dataset.metric;
-      const lines = Object.entries(series).filter(([k]) => k.startsWith(model + "|") && k.endsWith("|" + metric)).map(([k, pts], i) => ({ name: "v" + k.split("|")[1], pts, color: palette[i % palette.length] }));
+      const lines = Object.entries(series).filter(([k]) => k.startsWith(model + "|") && k.endsWith("|" + metric)).map(([k, pts]) => ({ name: "v" + k.split("|")[1], pts, color: palette[Number(k.split("|")[1]) % palette.length] }));
       drawChart($("canvas", chart), lines);
       $(".legend", chart).replaceChildren(...lines.map((l) => el("span", { style: "color:" + l.color, text: "■ " + l.name + " " + (l.pts.length ? fmt(l.pts[l.pts.length - 1][1]) : "") })));
     }
