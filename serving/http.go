@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
@@ -30,6 +31,15 @@ import (
 // API, /metrics and the dashboard.
 func WithHTTPAddr(addr string) ServerOption {
 	return optionFunc(func(c *config) { c.httpAddr = addr })
+}
+
+// WithHTTPTLS makes [Server.ServeWeb] (and so the listener of
+// [WithHTTPAddr]) serve HTTPS with cfg, which must hold the server's
+// certificate. With ClientCAs set, a verified client certificate is an
+// identity as it is over gRPC; bearer tokens are accepted without
+// [WithPlaintextTokens].
+func WithHTTPTLS(cfg *tls.Config) ServerOption {
+	return optionFunc(func(c *config) { c.httpTLS = cfg })
 }
 
 // HTTPHandler serves, over HTTP/1.1 or HTTP/2:
@@ -112,6 +122,9 @@ func (s *Server) ServeWeb(lis net.Listener) error {
 		return err
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if s.cfg.httpTLS != nil {
+		hs.TLSConfig = s.cfg.httpTLS.Clone()
+	}
 	s.mu.Lock()
 	if s.closed || s.shutting {
 		s.mu.Unlock()
@@ -121,7 +134,11 @@ func (s *Server) ServeWeb(lis net.Listener) error {
 	s.httpSrvs = append(s.httpSrvs, hs)
 	s.mu.Unlock()
 	s.warnExposure(lis.Addr())
-	err = hs.Serve(lis)
+	if hs.TLSConfig != nil {
+		err = hs.ServeTLS(lis, "", "")
+	} else {
+		err = hs.Serve(lis)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"time"
@@ -83,6 +84,7 @@ type config struct {
 	loggerSet       bool
 	metricsAddr     string
 	httpAddr        string
+	httpTLS         *tls.Config
 	shutdownAfter   time.Duration
 	drainDelay      time.Duration
 	maxStreams      uint32

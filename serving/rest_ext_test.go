@@ -2,13 +2,21 @@ package serving_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/status"
 
@@ -293,5 +301,126 @@ func TestHTTPAdminUsesTheGate(t *testing.T) {
 		t.Errorf("cross-origin switch = %v, %v; want 403", r, err)
 	} else {
 		r.Body.Close()
+	}
+}
+
+// selfSigned makes a certificate (its own CA) for cn, valid for 127.0.0.1.
+func selfSigned(t *testing.T, cn string, usage x509.ExtKeyUsage) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, cert
+}
+
+// TestHTTPSIdentities serves the HTTP listener over TLS: a client
+// certificate listed as an identity is that identity, a token is accepted
+// without WithPlaintextTokens, and over plain HTTP the same token is
+// refused, as over gRPC.
+func TestHTTPSIdentities(t *testing.T) {
+	serverCert, serverX := selfSigned(t, "server", x509.ExtKeyUsageServerAuth)
+	clientCert, clientX := selfSigned(t, "dash-client", x509.ExtKeyUsageClientAuth)
+	clients := x509.NewCertPool()
+	clients.AddCert(clientX)
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()),
+		serving.WithIdentities(
+			serving.Identity{Name: "certy", Role: serving.RoleDeploy, Subject: "CN=dash-client"},
+			serving.Identity{Name: "tokeny", Role: serving.RoleRead, Token: "tokeny-0123456789abcdef"}),
+		serving.WithHTTPTLS(&tls.Config{Certificates: []tls.Certificate{serverCert}, ClientCAs: clients, ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeWeb(lis) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != serving.ErrServerClosed {
+			t.Errorf("ServeWeb returned %v", err)
+		}
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(serverX)
+	get := func(c *http.Client, token string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctxT(t), "GET", "https://"+lis.Addr().String()+"/api/v1/whoami", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	withCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{clientCert}}}}
+	noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer withCert.CloseIdleConnections()
+	defer noCert.CloseIdleConnections()
+	if code, body := get(withCert, ""); code != 200 || body != `{"name":"certy","role":"deploy"}` {
+		t.Errorf("whoami with the client certificate = %d %s", code, body)
+	}
+	if code, body := get(noCert, "tokeny-0123456789abcdef"); code != 200 || body != `{"name":"tokeny","role":"read"}` {
+		t.Errorf("whoami with a token over TLS = %d %s", code, body)
+	}
+	if code, body := get(noCert, ""); code != 401 {
+		t.Errorf("whoami with nothing = %d %s", code, body)
+	}
+	// The admin API, through vanguard and the gRPC gate, sees the certificate too.
+	req, _ := http.NewRequestWithContext(ctxT(t), "GET", "https://"+lis.Addr().String()+"/api/v1/models", nil)
+	resp, err := withCert.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"name":"echo"`) {
+		t.Errorf("list with the client certificate = %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestHTTPTokensNeedTLS: over plain HTTP a token is refused unless
+// WithPlaintextTokens, by the same rule as gRPC.
+func TestHTTPTokensNeedTLS(t *testing.T) {
+	srv, err := serving.New(echo, modelstore.NewStatic("echo", t.TempDir()),
+		serving.WithIdentities(serving.Identity{Name: "tokeny", Role: serving.RoleAdmin, Token: "tokeny-0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeWeb(lis) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	base := "http://" + lis.Addr().String()
+	for _, path := range []string{"/api/v1/whoami", "/api/v1/models"} {
+		code, b := httpDo(t, "GET", base+path, "tokeny-0123456789abcdef", "", "")
+		if code != 401 || !strings.Contains(string(b), "bearer tokens are refused over a plaintext connection") {
+			t.Errorf("GET %s with a token over plain HTTP = %d %s", path, code, b)
+		}
 	}
 }
