@@ -74,8 +74,9 @@ func (s *Server) HTTPHandler() (http.Handler, error) {
 		return nil, errors.New("serving: the OIP service did not register")
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v2/", rest.Handler(svc, rest.Config{MaxBodyBytes: int64(s.cfg.maxMsgSize), Timeout: s.cfg.requestTimeout}))
-	mux.Handle("/v2", rest.Handler(svc, rest.Config{}))
+	v2 := rest.Handler(svc, rest.Config{MaxBodyBytes: int64(s.cfg.maxMsgSize), Timeout: s.cfg.requestTimeout})
+	mux.Handle("/v2/", v2)
+	mux.Handle("/v2", v2)
 	mux.Handle("/"+swapwirev1.ModelService_ServiceDesc.ServiceName+"/", tc)
 	mux.Handle("/"+swapwirev1.PredictionService_ServiceDesc.ServiceName+"/", tc)
 	mux.Handle("/api/v1/models", tc)
@@ -121,7 +122,7 @@ func (s *Server) ServeWeb(lis net.Listener) error {
 		lis.Close()
 		return err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if s.cfg.httpTLS != nil {
 		hs.TLSConfig = s.cfg.httpTLS.Clone()
 	}

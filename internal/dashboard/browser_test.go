@@ -199,7 +199,7 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#upload-go")),
 		wait(stateIs(2, "serving")),
 		wait(`document.querySelector("#upload-progress").style.width === "100%"`),
-		wait(`document.querySelector("#msg").textContent.endsWith("done.")`))
+		wait(`document.querySelector("#msg").textContent === "Published digits v2 — serving."`))
 	// Some traffic for the live charts, bounded: 40 predictions.
 	pc := swapwirev1.NewPredictionServiceClient(conn)
 	for i := range 40 {
@@ -220,6 +220,34 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.model[data-model="digits"] button[data-act="split"]`)),
 		wait(fmt.Sprintf(`document.querySelector('%s .weight').textContent === "90%%" && document.querySelector('%s .weight').textContent === "10%%"`, row(2), row(1))))
 	shot("split.png")
+
+	do("label v2 canary",
+		chromedp.SendKeys(chromedp.CSS(`.model[data-model="digits"] .label-name`), "canary"),
+		chromedp.SendKeys(chromedp.CSS(`.model[data-model="digits"] .label-version`), "2"),
+		chromedp.Click(chromedp.CSS(`.model[data-model="digits"] button[data-act="label"]`)),
+		wait(fmt.Sprintf(`document.querySelector('%s .badge') && document.querySelector('%s .badge').textContent === "canary"`, row(2), row(2))))
+
+	// A third version, published while the model is pinned, stays in the
+	// store; deleting it asks first.
+	upload3 := filepath.Join(t.TempDir(), "model.txt")
+	if err := os.WriteFile(upload3, []byte("7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("upload v3 while pinned",
+		chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{upload3}),
+		chromedp.Click(chromedp.CSS("#upload-go")),
+		wait(`document.querySelector("#msg").textContent === "Published digits v3 — in the store, not loaded (the model is pinned to v1)."`),
+		wait(stateIs(3, "available")))
+	do("delete v3, cancelling first",
+		chromedp.Click(chromedp.CSS(row(3)+` button[data-act="delete"]`)),
+		wait(`document.querySelector("dialog.confirm") && document.querySelector("dialog.confirm").open`),
+		chromedp.Click(chromedp.CSS(`dialog.confirm button.secondary`)),
+		wait(`!document.querySelector("dialog.confirm")`),
+		wait(stateIs(3, "available")),
+		chromedp.Click(chromedp.CSS(row(3)+` button[data-act="delete"]`)),
+		chromedp.Click(chromedp.CSS(`dialog.confirm button[data-act="confirm-delete"]`)),
+		wait(fmt.Sprintf(`!document.querySelector('%s')`, row(3))),
+		wait(`document.querySelector("#msg").textContent === "Deleting digits v3 — done."`))
 
 	do("evaluate v1 against v2",
 		chromedp.Click(chromedp.CSS(`a[href="#evaluate"]`)),
@@ -281,7 +309,7 @@ func TestDashboardInChromium(t *testing.T) {
 	for _, w := range m.GetWeights() {
 		weights[w.GetVersion()] = w.GetWeight()
 	}
-	if len(m.GetVersions()) != 2 || m.GetPinnedVersion() != 1 || weights[1] != 10 || weights[2] != 90 {
-		t.Errorf("after the page's actions the server lists %v; want versions 1 and 2, pinned 1, weights 1:10 2:90", m)
+	if len(m.GetVersions()) != 2 || m.GetPinnedVersion() != 1 || weights[1] != 10 || weights[2] != 90 || m.GetLabels()["canary"] != 2 {
+		t.Errorf("after the page's actions the server lists %v; want versions 1 and 2, pinned 1, weights 1:10 2:90, canary on 2", m)
 	}
 }

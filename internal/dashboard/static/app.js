@@ -257,8 +257,9 @@ function checkPending() {
   const p = state.pending;
   if (!p) return;
   const m = state.models.find((x) => x.name === p.model);
-  if (m && p.done(m)) {
-    say(p.text + " — done.");
+  const result = m && p.done(m);
+  if (result) {
+    say(p.text + " — " + (typeof result === "string" ? result : "done") + ".");
     state.pending = null;
   } else if (Date.now() - p.since > 120000) {
     say(p.text + " — not converged after 2 minutes; see the version states.", true);
@@ -445,7 +446,13 @@ async function upload() {
     bar.style.width = "100%";
     const v = Number(r.version);
     msg.textContent = "Uploaded " + r.model + " v" + v + " (" + r.files + " files, sha256 " + r.sha256.slice(0, 12) + "…).";
-    pend(r.model, "Loading " + r.model + " v" + v, (m) => m.versions.some((x) => x.version === v && (x.state === "serving" || x.state === "standby" || x.state === "failed")));
+    pend(r.model, "Published " + r.model + " v" + v, (m) => {
+      const x = m.versions.find((x) => x.version === v);
+      if (!x || x.state === "loading") return false;
+      // Following the latest version, it is about to take over.
+      if (x.state === "standby" && !m.pinned && !Object.keys(m.weights || {}).length) return false;
+      return x.state === "failed" ? "its load failed: " + x.error : x.state === "available" ? "in the store, not loaded (the model is pinned to v" + m.pinned + ")" : x.state;
+    });
   });
 }
 
