@@ -215,7 +215,7 @@ function versionRow(m, v) {
   return el("tr", { "data-version": v.version },
     el("td", { text: "v" + v.version }),
     el("td", {}, el("span", { class: "state " + v.state, text: v.state }), v.error ? el("pre", { class: "err", text: v.error }) : null),
-    el("td", { text: v.load_seconds ? v.load_seconds.toFixed(2) + " s" : "" }),
+    el("td", { title: v.loaded_at ? "loaded at " + v.loaded_at : "", text: !v.load_seconds ? "" : v.load_seconds < 1 ? (v.load_seconds * 1000).toFixed(1) + " ms" : v.load_seconds.toFixed(2) + " s" }),
     el("td", {}, labelsOf(m, v.version)),
     el("td", { class: "weight", text: weightOf(m, v.version) }),
     el("td", { text: v.in_flight }),
