@@ -1,13 +1,17 @@
 package serving_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -422,5 +426,88 @@ func TestHTTPTokensNeedTLS(t *testing.T) {
 		if code != 401 || !strings.Contains(string(b), "bearer tokens are refused over a plaintext connection") {
 			t.Errorf("GET %s with a token over plain HTTP = %d %s", path, code, b)
 		}
+	}
+}
+
+// connectStream frames messages as a Connect streaming request body.
+func connectStream(t *testing.T, msgs ...any) []byte {
+	t.Helper()
+	var out []byte
+	for _, m := range msgs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, 0)
+		out = binary.BigEndian.AppendUint32(out, uint32(len(b)))
+		out = append(out, b...)
+	}
+	return out
+}
+
+// TestHTTPUploadStream uploads a 3 MiB archive in 1 MiB chunks over the
+// Connect streaming protocol, as the dashboard does: a read identity is
+// refused by the gate, a deploy identity publishes the version, which then
+// serves.
+func TestHTTPUploadStream(t *testing.T) {
+	store, err := modelstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitVersion(t, store, "echo", "model.txt", "one")
+	s := servingtest.StartReady(t, echo, store, serving.WithIdentities(
+		serving.Identity{Name: "reader", Role: serving.RoleRead, Token: "read-token-0123456789"},
+		serving.Identity{Name: "deployer", Role: serving.RoleDeploy, Token: "deploy-token-0123456789"},
+	))
+	base := startHTTP(t, s)
+
+	payload := make([]byte, 3<<20)
+	rand.Read(payload)
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	if err := tw.WriteHeader(&tar.Header{Name: "weights.bin", Mode: 0o644, Size: int64(len(payload))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(payload)
+	tw.Close()
+	archive := tarBuf.Bytes()
+	sum := sha256.Sum256(archive)
+	msgs := []any{map[string]any{"header": map[string]any{"model": "echo", "sha256": hex.EncodeToString(sum[:]), "size": len(archive)}}}
+	for off := 0; off < len(archive); off += 1 << 20 {
+		msgs = append(msgs, map[string]any{"chunk": archive[off:min(off+1<<20, len(archive))]}) // []byte marshals as base64
+	}
+	body := connectStream(t, msgs...)
+
+	post := func(token string) (int, []byte) {
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", base+"/swapwire.v1.ModelService/UploadModel", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/connect+json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, b := post("read-token-0123456789"); code != 200 || !bytes.Contains(b, []byte(`"code":"permission_denied"`)) || !bytes.Contains(b, []byte("needs deploy")) {
+		t.Errorf("upload with a read token = %d %q", code, b)
+	}
+	code, b := post("deploy-token-0123456789")
+	if code != 200 || len(b) < 5 || b[0] != 0 {
+		t.Fatalf("upload with a deploy token = %d %q", code, b)
+	}
+	n := binary.BigEndian.Uint32(b[1:5])
+	var got struct {
+		Model, Version, Sha256, Size, Files string
+	}
+	if err := json.Unmarshal(b[5:5+n], &got); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	if got.Model != "echo" || got.Version != "2" || got.Sha256 != hex.EncodeToString(sum[:]) || got.Files != "1" {
+		t.Errorf("upload answered %+v", got)
+	}
+	if err := s.WaitServing(ctxT(t), "echo", 2); err != nil {
+		t.Fatal(err)
 	}
 }
