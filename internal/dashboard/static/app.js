@@ -123,9 +123,14 @@ async function startSession() {
       state.token = "";
       sessionStorage.removeItem("swapwire.token");
     }
+  } else {
+    // Without a token the browser may still be someone: a client
+    // certificate listed as an identity (or, in development, loopback).
+    state.who = await signIn("").catch(() => null);
   }
   $("#signin-form").hidden = !!state.who;
   $("#signed-in").hidden = !state.who;
+  $("#signout").hidden = !state.token; // a certificate cannot be signed out of
   $("#who").textContent = state.who ? state.who.name + " (" + state.who.role + ")" : "";
   $("#models-hint").hidden = !!state.who;
   const slot = $("#upload-slot");
