@@ -286,6 +286,12 @@ func TestHTTPAdminUsesTheGate(t *testing.T) {
 			t.Errorf("Connect DeleteVersion with a deploy token = %d %s", r.StatusCode, b)
 		}
 	}
+	if code, b := httpDo(t, "DELETE", base+"/api/v1/models/echo/versions/2", "deploy-token-0123456789", "", ""); code != 403 || !strings.Contains(string(b), "needs admin") {
+		t.Errorf("REST DeleteVersion with a deploy token = %d %s", code, b)
+	}
+	if code, b := httpDo(t, "POST", base+"/api/v1/models/echo:label", "deploy-token-0123456789", "application/json", `{"label":"canary","version":2}`); code != 200 || !strings.Contains(string(b), `"labels":{"canary":"2"}`) {
+		t.Errorf("REST SetLabel with a deploy token = %d %s", code, b)
+	}
 	if code, b := httpDo(t, "GET", base+"/api/v1/whoami", "read-token-0123456789", "", ""); code != 200 || strings.TrimSpace(string(b)) != `{"name":"reader","role":"read"}` {
 		t.Errorf("whoami = %d %s", code, b)
 	}
