@@ -249,6 +249,14 @@ func TestDashboardInChromium(t *testing.T) {
 		wait(fmt.Sprintf(`!document.querySelector('%s')`, row(3))),
 		wait(`document.querySelector("#msg").textContent === "Deleting digits v3 — done."`))
 
+	do("follow the latest version, then roll back",
+		chromedp.Click(chromedp.CSS(`.model[data-model="digits"] button[data-act="follow"]`)),
+		wait(`document.querySelector("#msg").textContent === "digits follows the latest version — done."`),
+		wait(stateIs(2, "serving")),
+		chromedp.Click(chromedp.CSS(`.model[data-model="digits"] button[data-act="rollback"]`)),
+		wait(`document.querySelector("#msg").textContent === "Rolling digits back from v2 to v1 — done."`),
+		wait(stateIs(1, "serving")))
+
 	do("evaluate v1 against v2",
 		chromedp.Click(chromedp.CSS(`a[href="#evaluate"]`)),
 		wait(`[...document.querySelectorAll("#eval-b option")].some((o) => o.value === "2")`),
