@@ -25,8 +25,9 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use.
-DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools
+# Debian packages the Python worker and client tests use, and the Chromium
+# the dashboard's browser test drives (SWAPWIRE_SKIP_BROWSER=1 skips it).
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools chromium
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
@@ -88,6 +89,7 @@ FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProt
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
 FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL ./internal/archive:FuzzExtractTar
+FUZZ_TARGETS += ./internal/protocol/rest:FuzzDecodeRequest
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"time"
@@ -82,6 +83,8 @@ type config struct {
 	protocols       Protocol
 	loggerSet       bool
 	metricsAddr     string
+	httpAddr        string
+	httpTLS         *tls.Config
 	shutdownAfter   time.Duration
 	drainDelay      time.Duration
 	maxStreams      uint32

@@ -15,7 +15,8 @@ import (
 
 // Run is what a main function does with a Server: it serves the models of
 // store, built by factory, on addr (and /metrics on the address given with
-// [WithMetricsAddr]) until ctx ends or the process receives SIGINT or
+// [WithMetricsAddr], and the HTTP API and dashboard on the address given
+// with [WithHTTPAddr]) until ctx ends or the process receives SIGINT or
 // SIGTERM; then it shuts down gracefully within the time given with
 // [WithShutdownTimeout] (30 seconds by default). Without [WithLogger] it
 // logs to slog.Default(). It returns nil after a clean shutdown.
@@ -67,20 +68,35 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 			return err
 		}
 	}
+	var hlis net.Listener
+	if cfg.httpAddr != "" {
+		if hlis, err = net.Listen("tcp", cfg.httpAddr); err != nil {
+			lis.Close()
+			if mlis != nil {
+				mlis.Close()
+			}
+			return err
+		}
+	}
 	srv, err := New(factory, store, opts...)
 	if err != nil {
-		lis.Close()
-		if mlis != nil {
-			mlis.Close()
+		for _, l := range []net.Listener{lis, mlis, hlis} {
+			if l != nil {
+				l.Close()
+			}
 		}
 		return err
 	}
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	go func() { served <- srv.Serve(lis) }()
 	log.Info("serving", "addr", lis.Addr().String())
 	if mlis != nil {
 		go func() { served <- srv.ServeMetrics(mlis) }()
 		log.Info("serving metrics", "addr", mlis.Addr().String()+"/metrics")
+	}
+	if hlis != nil {
+		go func() { served <- srv.ServeWeb(hlis) }()
+		log.Info("serving HTTP: KServe v2 REST, admin API, dashboard", "addr", "http://"+hlis.Addr().String()+"/")
 	}
 	var serveErr error
 	select {
@@ -92,7 +108,7 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownAfter)
 	defer cancel()
 	shutErr := srv.Shutdown(sctx)
-	for n := 1 + btoi(mlis != nil) - btoi(serveErr != nil); n > 0; n-- {
+	for n := 1 + btoi(mlis != nil) + btoi(hlis != nil) - btoi(serveErr != nil); n > 0; n-- {
 		if err := <-served; !errors.Is(err, ErrServerClosed) && serveErr == nil {
 			serveErr = err
 		}

@@ -60,6 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queueTimeout := fs.Duration("worker-queue-timeout", sidecar.DefaultQueueTimeout, "how long a request waits for an idle worker before RESOURCE_EXHAUSTED")
 	listen := fs.String("listen", "127.0.0.1:50051", "gRPC listen address")
 	metricsListen := fs.String("metrics-listen", "", "HTTP listen address for /metrics; empty for none")
+	httpListen := fs.String("http-listen", "", "HTTP listen address for KServe v2 REST, the JSON admin API, /metrics and the dashboard; empty for none")
 	poll := fs.Duration("poll", 2*time.Second, "how often to poll the store, besides watching it; 0 to only watch")
 	noNotify := fs.Bool("no-fsnotify", false, "poll only (for stores on network file systems that send no events)")
 	keepPrev := fs.Bool("keep-previous", false, "keep the previous version loaded for an instant rollback")
@@ -201,6 +202,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		go srv.ServeMetrics(mlis)
 		log.Info("metrics", "addr", "http://"+mlis.Addr().String()+"/metrics")
+	}
+	if *httpListen != "" {
+		hlis, err := net.Listen("tcp", *httpListen)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		go srv.ServeWeb(hlis)
+		log.Info("http", "addr", "http://"+hlis.Addr().String()+"/")
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
