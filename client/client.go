@@ -191,6 +191,9 @@ func (bearer) RequireTransportSecurity() bool { return false }
 // HealthStatus is a grpc.health.v1 serving status, such as "SERVING".
 type HealthStatus = healthpb.HealthCheckResponse_ServingStatus
 
+// Serving is the HealthStatus of a server or model that answers.
+const Serving = healthpb.HealthCheckResponse_SERVING
+
 // Health returns the grpc.health.v1 status of service: a model name, or ""
 // for the whole server.
 func (c *Client) Health(ctx context.Context, service string) (HealthStatus, error) {
