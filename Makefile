@@ -50,10 +50,14 @@ tools: ## install the pinned code generators and test tools
 		{ echo "installing minio $(MINIO_VERSION) (a long compile)"; $(GO) install github.com/minio/minio@$(MINIO_VERSION); }
 	$(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
+# The commit `swapwire version` prints when the Go toolchain records none
+# (a git worktree, GOFLAGS=-buildvcs=false).
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
+
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/swapwire ./cmd/swapwire
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN)/swapwire ./cmd/swapwire
 	$(GO) build -o $(BIN)/digits ./examples/digits
 	$(GO) build -o $(BIN)/sentiment ./examples/sentiment
 

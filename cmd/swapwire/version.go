@@ -9,6 +9,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// commit is the commit swapwire is built from, for builds that record no
+// VCS information themselves (git worktrees, -buildvcs=false, a source
+// tree without .git): make build sets it with
+// -ldflags "-X main.commit=$(git rev-parse HEAD)".
+var commit string
+
 // buildInfo is what version prints.
 type buildInfo struct {
 	Version  string `json:"version"`            // the module version, "(devel)" for a build from a checkout
@@ -23,6 +29,7 @@ func readBuildInfo() buildInfo {
 	b := buildInfo{Version: "(unknown)", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
+		b.Commit = commit
 		return b
 	}
 	if info.Main.Version != "" {
@@ -37,6 +44,9 @@ func readBuildInfo() buildInfo {
 		case "vcs.modified":
 			b.Modified = s.Value == "true"
 		}
+	}
+	if b.Commit == "" {
+		b.Commit = commit
 	}
 	return b
 }
@@ -59,13 +69,13 @@ version.`,
 		}
 		b := readBuildInfo()
 		return out.print(cmd.OutOrStdout(), b, func(w io.Writer) error {
-			commit := b.Commit
-			if commit == "" {
-				commit = "unknown (not built by go build from a git checkout)"
+			c := b.Commit
+			if c == "" {
+				c = "unknown (build with make build, or go build in a git checkout)"
 			} else if b.Modified {
-				commit += " (with uncommitted changes)"
+				c += " (with uncommitted changes)"
 			}
-			fmt.Fprintf(w, "swapwire %s\ncommit   %s\n", b.Version, commit)
+			fmt.Fprintf(w, "swapwire %s\ncommit   %s\n", b.Version, c)
 			if b.Time != "" {
 				fmt.Fprintf(w, "date     %s\n", b.Time)
 			}
