@@ -109,15 +109,7 @@ func parseDoc(name string, text string) ([]docBlock, error) {
 		}
 		b := docBlock{file: name, line: start + 1}
 		if console {
-			var cmds []string
-			cont := false
-			for _, l := range body {
-				if cont || strings.HasPrefix(l, "$ ") {
-					cmds = append(cmds, strings.TrimPrefix(l, "$ "))
-					cont = strings.HasSuffix(l, "\\")
-				}
-			}
-			b.commands = strings.Join(cmds, "\n")
+			b.commands = consoleCommands(body)
 		} else {
 			b.commands = strings.Join(body, "\n")
 		}
@@ -139,9 +131,58 @@ func parseDoc(name string, text string) ([]docBlock, error) {
 	return blocks, nil
 }
 
+var heredocRE = regexp.MustCompile(`<<-?\s*'?"?([A-Za-z_]+)'?"?\s*$`)
+
+// consoleCommands returns the commands of a console transcript: the "$ "
+// lines with their "\" continuations and here-documents. A command whose
+// output shows a line "ERROR:" (grpcurl's form) or "Error:" must fail; the
+// others must succeed (set -e).
+func consoleCommands(body []string) string {
+	type command struct {
+		lines []string
+		fails bool
+	}
+	var cmds []command
+	for i := 0; i < len(body); i++ {
+		l := body[i]
+		if !strings.HasPrefix(l, "$ ") {
+			if len(cmds) > 0 && (strings.HasPrefix(l, "ERROR:") || strings.HasPrefix(l, "Error:")) {
+				cmds[len(cmds)-1].fails = true
+			}
+			continue
+		}
+		c := command{lines: []string{strings.TrimPrefix(l, "$ ")}}
+		for strings.HasSuffix(l, "\\") && i+1 < len(body) {
+			i++
+			l = body[i]
+			c.lines = append(c.lines, l)
+		}
+		if m := heredocRE.FindStringSubmatch(l); m != nil {
+			for i+1 < len(body) {
+				i++
+				c.lines = append(c.lines, body[i])
+				if strings.TrimSpace(body[i]) == m[1] {
+					break
+				}
+			}
+		}
+		cmds = append(cmds, c)
+	}
+	var out []string
+	for _, c := range cmds {
+		text := strings.Join(c.lines, "\n")
+		if c.fails {
+			text = "if " + text + "\nthen echo '::doctest this command was shown failing but succeeded' >&2; exit 1; fi"
+		}
+		out = append(out, text)
+	}
+	return strings.Join(out, "\n")
+}
+
 func TestParseDoc(t *testing.T) {
 	doc := "text\n\n```sh\nswapwire models\n```\n\n<!-- doctest: skip: needs a cluster -->\n```sh\nkubectl get pods\n```\n\n" +
-		"<!-- doctest: setup:\n  swapwire serve &\n-->\n```console\n$ swapwire health \\\n    --wait 1s\nSERVING\n$ echo hi\nhi\n```\n\n```go\nx := 1\n```\n\n```\n$ ls\nfile\n```\n"
+		"<!-- doctest: setup:\n  swapwire serve &\n-->\n```console\n$ swapwire health \\\n    --wait 1s\nSERVING\n$ echo hi\nhi\n```\n\n```go\nx := 1\n```\n\n```\n$ ls\nfile\n```\n" +
+		"\n```console\n$ cat <<EOM\n$ not a command\nEOM\n$ false\nERROR:\n  Code: NotFound\n```\n"
 	blocks, err := parseDoc("doc.md", doc)
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +192,7 @@ func TestParseDoc(t *testing.T) {
 		{file: "doc.md", line: 8, commands: "kubectl get pods", skip: "needs a cluster"},
 		{file: "doc.md", line: 15, commands: "swapwire health \\\n    --wait 1s\necho hi", setup: "swapwire serve &"},
 		{file: "doc.md", line: 27, commands: "ls"},
+		{file: "doc.md", line: 32, commands: "cat <<EOM\n$ not a command\nEOM\nif false\nthen echo '::doctest this command was shown failing but succeeded' >&2; exit 1; fi"},
 	}
 	if len(blocks) != len(want) {
 		t.Fatalf("parsed %d blocks: %+v", len(blocks), blocks)
