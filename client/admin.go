@@ -34,12 +34,26 @@ type VersionWeight struct {
 
 // VersionStatus is one version of a model.
 type VersionStatus struct {
-	Version      int64         `json:"version"`
-	State        string        `json:"state"`           // available, loading, serving, standby, draining or failed
-	Error        string        `json:"error,omitempty"` // why it failed, in full
-	LoadDuration time.Duration `json:"-"`
-	LoadedAt     time.Time     `json:"loaded_at,omitzero"`
-	InFlight     int64         `json:"in_flight"`
+	Version      int64          `json:"version"`
+	State        string         `json:"state"`           // available, loading, serving, standby, draining or failed
+	Error        string         `json:"error,omitempty"` // why it failed, in full
+	LoadDuration time.Duration  `json:"-"`
+	LoadedAt     time.Time      `json:"loaded_at,omitzero"`
+	InFlight     int64          `json:"in_flight"`
+	Workers      []WorkerStatus `json:"workers,omitempty"` // for a version served by worker processes
+}
+
+// WorkerStatus is one worker process (or slot) behind a version.
+type WorkerStatus struct {
+	ID       int       `json:"id"`
+	PID      int       `json:"pid,omitempty"` // 0 while none runs
+	State    string    `json:"state"`         // starting, idle, busy, restarting, failed or stopped
+	Since    time.Time `json:"since,omitzero"`
+	Restarts int       `json:"restarts"`
+	Error    string    `json:"error,omitempty"`
+	// RetryAt is when a slot given up after a crash loop (State "failed")
+	// is tried again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // MarshalJSON writes LoadDuration as load_seconds, a float.
@@ -92,6 +106,16 @@ func modelFromProto(p *swapwirev1.ModelStatus) ModelStatus {
 		}
 		if t := v.GetLoadedAt(); t != nil {
 			vs.LoadedAt = t.AsTime()
+		}
+		for _, w := range v.GetWorkers() {
+			ws := WorkerStatus{ID: int(w.GetId()), PID: int(w.GetPid()), State: w.GetState(), Restarts: int(w.GetRestarts()), Error: w.GetError()}
+			if t := w.GetSince(); t != nil {
+				ws.Since = t.AsTime()
+			}
+			if t := w.GetRetryAt(); t != nil {
+				ws.RetryAt = t.AsTime()
+			}
+			vs.Workers = append(vs.Workers, ws)
 		}
 		m.Versions = append(m.Versions, vs)
 	}

@@ -73,7 +73,7 @@ func printModels(w io.Writer, models []client.ModelStatus, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := "MODEL\tVERSION\tSTATE\tLOAD\tIN-FLIGHT\tLABELS\tWEIGHT\tERROR"
 	if wide {
-		head = "MODEL\tVERSION\tSTATE\tLOAD\tLOADED-AT\tIN-FLIGHT\tLABELS\tWEIGHT\tERROR"
+		head = "MODEL\tVERSION\tSTATE\tLOAD\tLOADED-AT\tIN-FLIGHT\tWORKERS\tLABELS\tWEIGHT\tERROR"
 	}
 	fmt.Fprintln(tw, head)
 	cut := false
@@ -99,7 +99,7 @@ func printModels(w io.Writer, models []client.ModelStatus, wide bool) error {
 		}
 		blank := "\t\t\t\t\t"
 		if wide {
-			blank += "\t"
+			blank += "\t\t"
 		}
 		if len(m.Versions) == 0 {
 			fmt.Fprintf(tw, "%s\t-\tno versions%s\n", name, blank)
@@ -120,13 +120,23 @@ func printModels(w io.Writer, models []client.ModelStatus, wide bool) error {
 					weight = strconv.Itoa(int(wt.Weight))
 				}
 			}
-			loadedAt := ""
-			if wide && !v.LoadedAt.IsZero() {
-				loadedAt = v.LoadedAt.UTC().Format(time.RFC3339) + "\t"
-			} else if wide {
-				loadedAt = "-\t"
+			errs := v.Error
+			for _, w := range v.Workers {
+				if w.State == "failed" {
+					// A slot given up after a crash loop, and when it is retried.
+					e := fmt.Sprintf("worker %d given up, retried at %s: %s", w.ID, w.RetryAt.UTC().Format(time.RFC3339), w.Error)
+					errs = strings.TrimPrefix(errs+"; "+e, "; ")
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%d\t%s\t%s\t%s\n", name, v.Version, v.State, load, loadedAt, v.InFlight, strings.Join(labels, ","), weight, errText(v.Error))
+			if wide {
+				loadedAt := "-"
+				if !v.LoadedAt.IsZero() {
+					loadedAt = v.LoadedAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, v.Version, v.State, load, loadedAt, v.InFlight, workerSummary(v.Workers), strings.Join(labels, ","), weight, errText(errs))
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", name, v.Version, v.State, load, v.InFlight, strings.Join(labels, ","), weight, errText(errs))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -137,6 +147,26 @@ func printModels(w io.Writer, models []client.ModelStatus, wide bool) error {
 		return err
 	}
 	return nil
+}
+
+// workerSummary counts a version's workers by state, such as "2 idle,1 busy".
+func workerSummary(ws []client.WorkerStatus) string {
+	if len(ws) == 0 {
+		return "-"
+	}
+	var order []string
+	n := map[string]int{}
+	for _, w := range ws {
+		if n[w.State] == 0 {
+			order = append(order, w.State)
+		}
+		n[w.State]++
+	}
+	parts := make([]string, len(order))
+	for i, st := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[st], st)
+	}
+	return strings.Join(parts, ",")
 }
 
 // waitFlags are the --no-wait flag of the commands that change a policy.
