@@ -25,8 +25,9 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use.
-DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools
+# Debian packages the Python worker and client tests use; openssl for the
+# token the docs' command blocks (TestDocCommands) generate.
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools openssl
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
