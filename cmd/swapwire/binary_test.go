@@ -313,6 +313,10 @@ func TestBinaryCLI(t *testing.T) {
 		t.Fatalf("health --wait: exit %d after %v, stderr %q", hr.r.code, hr.r.took, hr.r.stderr)
 	}
 
+	if r := runBin(t, bin, env, append(conn, "health", "--service", "bad")...); r.code != 1 || strings.TrimSpace(r.stdout) != "NOT_SERVING" || !strings.Contains(r.stderr, "weights are corrupt") {
+		t.Fatalf("health of a failed model: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
 	// Typos get a suggestion; completion scripts exist for the shells.
 	if r := runBin(t, bin, nil, "modles"); r.code != 2 || !strings.Contains(r.stderr, "did you mean models?") {
 		t.Fatalf("swapwire modles: exit %d, stderr %q", r.code, r.stderr)

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/swapwire/swapwire/client"
 )
@@ -31,10 +29,10 @@ func healthCmd() *cobra.Command {
 		Long: `Check the grpc.health.v1 status of the whole server, or of one model with
 --service. It exits 0 when the status is SERVING and 1 otherwise.
 
-With --wait it keeps checking until SERVING or the time is up, and returns
-at once, with the reason, when the model's versions failed to load and none
-is left loading (that needs an identity with the read role; without one it
-waits out the time).`,
+When a model does not serve because its versions failed to load and none
+is left loading, the error says why (that needs an identity with the read
+role; without one only the status is known). With --wait it keeps checking
+until SERVING or the time is up, and returns at once on such a failure.`,
 		Example: `  swapwire health
   swapwire health --service digits --wait 60s
   swapwire health -o json`,
@@ -62,7 +60,7 @@ waits out the time).`,
 			cctx, cancel := cf.ctx(ctx)
 			st, err := cl.Health(cctx, service)
 			var failed error
-			if wait > 0 && (err != nil || st != client.Serving) {
+			if err != nil || st != client.Serving {
 				failed = loadFailure(cctx, cl, service)
 			}
 			cancel()
@@ -101,7 +99,8 @@ waits out the time).`,
 
 // loadFailure returns why service (a model, or "" for every model) cannot
 // serve: its versions failed and none is loading. It returns nil while
-// there is hope, and when the listing is not allowed.
+// there is hope, and when the model is not listed or listing is not
+// allowed (health itself needs no identity; the reason needs role read).
 func loadFailure(ctx context.Context, cl *client.Client, service string) error {
 	var models []client.ModelStatus
 	if service == "" {
@@ -113,10 +112,7 @@ func loadFailure(ctx context.Context, cl *client.Client, service string) error {
 	} else {
 		m, err := cl.Model(ctx, service)
 		if err != nil {
-			if status.Code(err) == codes.NotFound {
-				return err
-			}
-			return nil
+			return nil // not listed (yet), or not allowed: keep checking
 		}
 		models = []client.ModelStatus{m}
 	}
