@@ -81,7 +81,7 @@ lint: ## gofmt, go vet, buf lint and buf format
 .PHONY: test
 test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
 	$(MAKE) lint checkgenerate
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) test-deploy
 	$(MAKE) test-python
 	$(MAKE) test-node
