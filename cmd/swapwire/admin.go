@@ -35,6 +35,13 @@ print every field.`,
 	cf := addConnFlags(cmd, 30*time.Second)
 	out := addOutput(cmd, "table", "wide", "json", "yaml")
 	cmd.Flags().StringVar(&model, "model", "", "only this model (the same as the MODEL argument)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
+	cmd.ValidArgsFunction = func(c *cobra.Command, a []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if len(a) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return completeModels(cf)(c, a, prefix)
+	}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
 		if err := out.check(); err != nil {
 			return err
@@ -231,6 +238,7 @@ and prints the state after; --no-wait returns once the store is written.`,
 	out := addOutput(cmd, "table", "wide", "json", "yaml")
 	wf := addWait(cmd)
 	cmd.Flags().StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.Flags().Int64Var(&version, "version", 0, "version to pin")
 	cmd.Flags().BoolVar(&latest, "latest", false, "follow the latest version")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -303,6 +311,7 @@ the state after; --no-wait returns once the store is written.`,
 	out := addOutput(cmd, "table", "wide", "json", "yaml")
 	wf := addWait(cmd)
 	cmd.Flags().StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.Flags().StringVar(&label, "label", "", "label name (required)")
 	cmd.Flags().Int64Var(&version, "version", 0, "version the label points at")
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the label")
@@ -361,6 +370,7 @@ and prints the state after; --no-wait returns once the store is written.`,
 	out := addOutput(cmd, "table", "wide", "json", "yaml")
 	wf := addWait(cmd)
 	cmd.Flags().StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove the split: all traffic to the serving version")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
 		if err := out.check(); err != nil {
@@ -430,6 +440,7 @@ default it waits until that version serves and prints the state after;
 	out := addOutput(cmd, "table", "wide", "json", "yaml")
 	wf := addWait(cmd)
 	cmd.Flags().StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := out.check(); err != nil {
 			return err
@@ -478,6 +489,7 @@ func deleteCmd() *cobra.Command {
 	}
 	cf := addConnFlags(cmd, 30*time.Second)
 	cmd.Flags().StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.Flags().Int64Var(&version, "version", 0, "version to delete (required)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if model == "" || version <= 0 {

@@ -326,6 +326,9 @@ func TestBinaryCLI(t *testing.T) {
 			t.Fatalf("completion %s printed %d bytes", sh, len(r.stdout))
 		}
 	}
+	if r := mustBin(t, bin, env, append([]string{"__complete", "switch"}, append(conn, "--model", "")...)...); !strings.HasPrefix(r.stdout, "bad\nm\n") {
+		t.Fatalf("completion of --model: %q", r.stdout)
+	}
 	if r := mustBin(t, bin, nil, "__complete", "models", "-o", ""); !bytes.Contains([]byte(r.stdout), []byte("wide\n")) {
 		t.Fatalf("completion of -o: %q", r.stdout)
 	}

@@ -102,3 +102,29 @@ func hint(err error) string {
 	}
 	return ""
 }
+
+// completeModels completes a model name with the models the server at the
+// command's --addr lists (with the token from the environment or
+// --token-file); nothing when it cannot be asked.
+func completeModels(cf *connFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		cl, err := cf.dial()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		ms, err := cl.Models(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, m := range ms {
+			if strings.HasPrefix(m.Name, prefix) {
+				names = append(names, m.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -38,6 +38,7 @@ holds one example a line: an input ({"ints": [...]}, {"text": "..."},
 	cf := addConnFlags(cmd, 10*time.Minute)
 	out := addOutput(cmd, "table", "json", "yaml")
 	cmd.Flags().StringVar(&model, "model", "", "model name; empty for the default model")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	cmd.Flags().Int64Var(&version, "version", 0, "version; 0 for the serving version")
 	cmd.Flags().BoolVar(&details, "details", false, "report every example (the table prints the misclassified ones)")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {

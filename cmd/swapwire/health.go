@@ -41,6 +41,7 @@ until SERVING or the time is up, and returns at once on such a failure.`,
 	cf := addConnFlags(cmd, 10*time.Second)
 	out := addOutput(cmd, "table", "json", "yaml")
 	cmd.Flags().StringVar(&service, "service", "", "service or model name; empty for the whole server")
+	cmd.RegisterFlagCompletionFunc("service", completeModels(cf))
 	cmd.Flags().DurationVar(&wait, "wait", 0, "keep checking until SERVING, a failure, or this long has passed")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := out.check(); err != nil {

@@ -47,6 +47,7 @@ Give exactly one input flag. The default output is one line of JSON.`,
 	out := addOutput(cmd, "json", "yaml", "table")
 	fs := cmd.Flags()
 	fs.StringVar(&model, "model", "", "model name; empty for the server's default model")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	fs.Int64Var(&version, "version", 0, "version to pin; 0 for the serving version")
 	fs.StringVar(&label, "label", "", "version label such as canary")
 	fs.StringVar(&text, "text", "", "text input")

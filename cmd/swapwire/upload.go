@@ -42,6 +42,7 @@ To write into a store no server runs on, use 'swapwire publish'.`,
 	out := addOutput(cmd, "table", "json", "yaml")
 	fs := cmd.Flags()
 	fs.StringVar(&model, "model", "", "model name (required)")
+	cmd.RegisterFlagCompletionFunc("model", completeModels(cf))
 	fs.Int64Var(&version, "version", 0, "version to create; 0 for the next one")
 	fs.IntVar(&chunk, "chunk", 1<<20, "bytes per message")
 	fs.DurationVar(&idle, "idle-timeout", client.DefaultIdleTimeout, "fail when the upload makes no progress for this long; 0 for never")
