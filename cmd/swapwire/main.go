@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // errUsage marks an error in the command line: exit status 2.
@@ -103,8 +104,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SuggestionsMinimumDistance = 2
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w: %v%s", errUsage, err, flagSuggestion(cmd, err))
 	})
 	root.AddGroup(&cobra.Group{ID: "serve", Title: "Serve and publish:"},
 		&cobra.Group{ID: "client", Title: "Talk to a server:"},
@@ -123,6 +124,46 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")
 	return root
+}
+
+// flagSuggestion returns "; did you mean --x?" for an unknown flag close to
+// one of the command's flags, or "".
+func flagSuggestion(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	best, bestD := "", 3 // suggest only within two edits
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD && !f.Hidden {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return "; did you mean --" + best + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // parseFlags parses a command's flags; a bad flag is a usage error (exit 2),

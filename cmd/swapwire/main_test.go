@@ -54,6 +54,8 @@ func TestDispatchUsageErrors(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"modles"}, 2, "did you mean models?"},
+		{[]string{"upload", "x", "--modle", "m"}, 2, "unknown flag: --modle; did you mean --model?"},
+		{[]string{"models", "--adr", "x"}, 2, "did you mean --addr?"},
 		{[]string{"models", "a", "b"}, 2, "at most one MODEL"},
 		{[]string{"upload", "a", "b", "--model", "m"}, 2, "one PATH"},
 		{[]string{"models", "-o", "xml"}, 2, `-o "xml": want one of table, wide, json, yaml`},
