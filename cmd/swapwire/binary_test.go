@@ -229,6 +229,12 @@ func TestBinaryCLI(t *testing.T) {
 	if r.stderr != "" {
 		t.Fatalf("upload wrote %q to stderr, a file; want no progress bar", r.stderr)
 	}
+	// On a terminal (script(1) gives the command a pseudo-terminal), the
+	// bar is drawn.
+	tty := runBin(t, "/usr/bin/script", env, "-q", "-e", "-c", strings.Join(append([]string{bin, "upload", answerDir(t, "four"), "--model", "m", "-o", "json"}, conn...), " "), "/dev/null")
+	if tty.code != 0 || !strings.Contains(tty.stdout, "\rupload [##############################] 100%") || !strings.Contains(tty.stdout, `"version": 7`) {
+		t.Fatalf("upload on a terminal: exit %d, output %q", tty.code, tty.stdout)
+	}
 	if r := runBin(t, bin, env, append([]string{"upload", answerDir(t, "x"), "extra"}, append(conn, "--model", "m")...)...); r.code != 2 || !strings.Contains(r.stderr, "one PATH") {
 		t.Fatalf("upload with an extra argument: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -261,20 +267,20 @@ func TestBinaryCLI(t *testing.T) {
 
 	// A version directory copied into the store by hand is refused, and
 	// the error says what to do; models cuts it, -o wide prints it whole.
-	if err := os.MkdirAll(filepath.Join(store, "m", "7"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(store, "m", "8"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(store, "m", "7", "answer.txt"), []byte("copied"), 0o644)
-	r = runBin(t, bin, env, append(conn, "switch", "--model", "m", "--version", "7")...)
+	os.WriteFile(filepath.Join(store, "m", "8", "answer.txt"), []byte("copied"), 0o644)
+	r = runBin(t, bin, env, append(conn, "switch", "--model", "m", "--version", "8")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "`swapwire upload`") || !strings.Contains(r.stderr, "`swapwire publish --model-store`") {
 		t.Fatalf("switch to a copied version: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = mustBin(t, bin, env, append(conn, "models", "m")...)
-	if !regexpLine(r.stdout, "7", "failed") || !strings.Contains(r.stdout, "(errors cut; -o wide prints them in full)") {
+	if !regexpLine(r.stdout, "8", "failed") || !strings.Contains(r.stdout, "(errors cut; -o wide prints them in full)") {
 		t.Fatalf("models:\n%s", r.stdout)
 	}
 	r = mustBin(t, bin, env, append(conn, "models", "m", "-o", "wide")...)
-	if !regexpLine(r.stdout, "7", "failed") || !strings.Contains(r.stdout, "a directory copied into the store is never served)") {
+	if !regexpLine(r.stdout, "8", "failed") || !strings.Contains(r.stdout, "a directory copied into the store is never served)") {
 		t.Fatalf("models -o wide:\n%s", r.stdout)
 	}
 
