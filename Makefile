@@ -25,9 +25,10 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use, and the Chromium
-# the dashboard's browser test drives (SWAPWIRE_SKIP_BROWSER=1 skips it).
-DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools chromium
+# Debian packages the Python worker and client tests use; the Chromium the
+# dashboard's browser test drives (SWAPWIRE_SKIP_BROWSER=1 skips it); openssl
+# for the token the docs' command blocks (TestDocCommands) generate.
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools chromium openssl
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
@@ -51,10 +52,14 @@ tools: ## install the pinned code generators and test tools
 		{ echo "installing minio $(MINIO_VERSION) (a long compile)"; $(GO) install github.com/minio/minio@$(MINIO_VERSION); }
 	$(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 
+# The commit `swapwire version` prints when the Go toolchain records none
+# (a git worktree, GOFLAGS=-buildvcs=false).
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
+
 .PHONY: build
 build: ## build the swapwire binary and the Go examples into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/swapwire ./cmd/swapwire
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN)/swapwire ./cmd/swapwire
 	$(GO) build -o $(BIN)/digits ./examples/digits
 	$(GO) build -o $(BIN)/sentiment ./examples/sentiment
 
@@ -77,7 +82,7 @@ lint: ## gofmt, go vet, buf lint and buf format
 .PHONY: test
 test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
 	$(MAKE) lint checkgenerate
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) test-deploy
 	$(MAKE) test-python
 	$(MAKE) test-node

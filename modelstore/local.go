@@ -264,6 +264,10 @@ func (l *Local) Open(ctx context.Context, model string, version int64) (string, 
 // cache when it is on.
 func (l *Local) verify(ctx context.Context, dir string) error {
 	m, minfo, err := readManifest(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A directory copied into the store by hand: say how to add one.
+		return corruptFile(ManifestName, fmt.Errorf("%w (versions are added with `swapwire upload` to a running server or `swapwire publish --model-store` offline, which write the manifest and commit atomically; a directory copied into the store is never served)", err))
+	}
 	if err != nil {
 		return corruptFile(ManifestName, err)
 	}

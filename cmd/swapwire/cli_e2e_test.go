@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/swapwire/swapwire/client"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	"github.com/swapwire/swapwire/serving/servingtest"
@@ -148,4 +150,50 @@ func regexpLine(out string, fields ...string) bool {
 		}
 	}
 	return false
+}
+
+// reporting is a predictor behind two worker slots, the second given up
+// after a crash loop.
+type reporting struct{ parity }
+
+var retryAt = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func (*reporting) Workers() []predict.WorkerStatus {
+	return []predict.WorkerStatus{
+		{ID: 1, PID: 100, State: predict.WorkerIdle},
+		{ID: 2, State: predict.WorkerFailed, Restarts: 5, Err: errors.New("exited 5 times in a minute"), RetryAt: retryAt},
+	}
+}
+
+// TestModelsShowsWorkers checks that models reports the worker slots of a
+// version, and when a given-up slot is retried.
+func TestModelsShowsWorkers(t *testing.T) {
+	root := t.TempDir()
+	st, err := modelstore.NewLocal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := t.TempDir()
+	os.WriteFile(filepath.Join(v1, "prefix.txt"), []byte(""), 0o644)
+	if _, err := modelstore.PublishDir(context.Background(), st, "w", 1, v1); err != nil {
+		t.Fatal(err)
+	}
+	srv := servingtest.StartReady(t, func() predict.Predictor { return &reporting{} }, st)
+	t.Setenv("SWAPWIRE_ADMIN_TOKEN", srv.Token)
+	addr := "--addr=" + srv.Addr
+	want := "worker 2 given up, retried at 2030-01-02T03:04:05Z: exited 5 times in a minute"
+	if out := run(t, "models", addr); !regexpLine(out, "w", "1", "serving") || !strings.Contains(out, want) {
+		t.Fatalf("models printed:\n%s", out)
+	}
+	if out := run(t, "models", addr, "-o", "wide"); !regexpLine(out, "w", "1", "serving") || !strings.Contains(out, "  1 idle,1 failed  ") || !strings.Contains(out, want) {
+		t.Fatalf("models -o wide printed:\n%s", out)
+	}
+	var ms []client.ModelStatus
+	if err := json.Unmarshal([]byte(run(t, "models", addr, "-o", "json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	ws := ms[0].Versions[0].Workers
+	if len(ws) != 2 || ws[0].PID != 100 || ws[0].State != "idle" || ws[1].State != "failed" || !ws[1].RetryAt.Equal(retryAt) || ws[1].Restarts != 5 {
+		t.Fatalf("models -o json workers: %+v", ws)
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/swapwire/swapwire/client"
 )
 
 func TestMain(m *testing.M) {
@@ -50,8 +52,13 @@ func TestDispatchUsageErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{nil, 2, "Commands:"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"modles"}, 2, "did you mean models?"},
+		{[]string{"upload", "x", "--modle", "m"}, 2, "unknown flag: --modle; did you mean --model?"},
+		{[]string{"models", "--adr", "x"}, 2, "did you mean --addr?"},
+		{[]string{"models", "a", "b"}, 2, "at most one MODEL"},
+		{[]string{"upload", "a", "b", "--model", "m"}, 2, "one PATH"},
+		{[]string{"models", "-o", "xml"}, 2, `-o "xml": want one of table, wide, json, yaml`},
 		{[]string{"predict", "--addr", "127.0.0.1:1"}, 2, "give exactly one input"},
 		{[]string{"predict", "--text", "a", "--ints", "1"}, 2, "give exactly one input"},
 		{[]string{"predict", "--ints", "1,x"}, 2, "--ints"},
@@ -63,10 +70,8 @@ func TestDispatchUsageErrors(t *testing.T) {
 		{[]string{"split", "--model", "m", "1=x"}, 2, `"1=x": want VERSION=WEIGHT`},
 		{[]string{"serve"}, 2, "--model-store URL or --model-dir is required"},
 		{[]string{"serve", "--model-dir", "x"}, 2, "--worker"},
-		{[]string{"help"}, 0, "Commands:"},
-		{[]string{"predict", "--nope"}, 2, "flag provided but not defined: -nope"},
-		{[]string{"models", "--timeout", "soon"}, 2, "invalid value"},
-		{[]string{"predict", "-h"}, 0, "-ints"},
+		{[]string{"predict", "--nope"}, 2, "unknown flag: --nope"},
+		{[]string{"models", "--timeout", "soon"}, 2, `invalid argument "soon" for "--timeout"`},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -77,13 +82,32 @@ func TestDispatchUsageErrors(t *testing.T) {
 	}
 }
 
+// Help goes to stdout with a synopsis and examples, for the root and every
+// command.
+func TestHelpOnStdout(t *testing.T) {
+	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"predict", "-h"}, {"upload", "--help"}, {"help", "models"}, {"serve", "-h"}} {
+		var out, errb bytes.Buffer
+		code := dispatch(args, &out, &errb)
+		if code != 0 || errb.Len() != 0 || !strings.Contains(out.String(), "Usage") {
+			t.Errorf("swapwire %q: exit %d, stdout %q, stderr %q; want help on stdout", args, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	dispatch([]string{"upload", "--help"}, &out, &errb)
+	for _, want := range []string{"swapwire upload PATH --model M", "Examples:", "--idle-timeout", "swapwire upload ./digits-v2 --model digits"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("upload --help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestWriteTar(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
 	os.WriteFile(filepath.Join(dir, "weights.json"), []byte(`{"w":1}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "sub", "vocab.txt"), []byte("a\nb\n"), 0o644)
 	var buf bytes.Buffer
-	n, err := writeTar(&buf, dir)
+	n, err := client.WriteTar(&buf, dir)
 	if err != nil || n != 2 {
 		t.Fatalf("writeTar: %d files, %v", n, err)
 	}
@@ -107,14 +131,14 @@ func TestWriteTar(t *testing.T) {
 	}
 	// A single file goes in under its base name.
 	buf.Reset()
-	if n, err := writeTar(&buf, filepath.Join(dir, "weights.json")); err != nil || n != 1 {
+	if n, err := client.WriteTar(&buf, filepath.Join(dir, "weights.json")); err != nil || n != 1 {
 		t.Fatalf("single file: %d, %v", n, err)
 	}
 	h, err := tar.NewReader(&buf).Next()
 	if err != nil || h.Name != "weights.json" {
 		t.Fatalf("single file entry %v, %v", h, err)
 	}
-	if _, err := writeTar(io.Discard, t.TempDir()); err == nil {
+	if _, err := client.WriteTar(io.Discard, t.TempDir()); err == nil {
 		t.Fatal("an empty directory was packed")
 	}
 }

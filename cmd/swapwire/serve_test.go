@@ -324,7 +324,7 @@ func TestServeUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
 		code := dispatch(append([]string{"serve"}, tt.args...), &out, &errb)
-		if want := "swapwire serve: usage: " + tt.msg; code != 2 || !strings.Contains(errb.String(), want) {
+		if want := "swapwire serve: " + tt.msg; code != 2 || !strings.Contains(errb.String(), want) {
 			t.Errorf("swapwire serve %q: exit %d, stderr %q; want exit 2 with %q", tt.args, code, errb.String(), want)
 		}
 	}

@@ -472,7 +472,7 @@ func TestCLITLSFlags(t *testing.T) {
 		{"missing CA file", []string{"predict", addr, "--tls-ca", filepath.Join(t.TempDir(), "none.pem"), "--text", "x"}, "no such file"},
 		{"CA file without certificates", []string{"predict", addr, "--tls-ca", pki.clientKey, "--text", "x"}, "no certificate found"},
 	}
-	if code, _, errb := dispatchOut(append([]string{"models", "--token", "s3cret"}, tlsArgs...)...); code != 2 || !strings.Contains(errb, "flag provided but not defined: -token") {
+	if code, _, errb := dispatchOut(append([]string{"models", "--token", "s3cret"}, tlsArgs...)...); code != 2 || !strings.Contains(errb, "unknown flag: --token") {
 		t.Errorf("a token on the command line: exit %d, stderr %q; want a usage error", code, errb)
 	}
 	for _, tt := range tests {

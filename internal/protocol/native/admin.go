@@ -65,6 +65,9 @@ func StatusToProto(m engine.ModelStatus) *swapwirev1.ModelStatus {
 		if !v.LoadedAt.IsZero() {
 			vs.LoadedAt = timestamppb.New(v.LoadedAt)
 		}
+		for _, w := range v.Workers {
+			vs.Workers = append(vs.Workers, workerToProto(w))
+		}
 		st.Versions = append(st.Versions, vs)
 	}
 	return st
@@ -96,6 +99,20 @@ func (ms *modelService) modelStatus(name string, p modelstore.Policy) *swapwirev
 	st.Labels = p.Labels
 	st.Weights = weightsToProto(p.Weights)
 	return st
+}
+
+func workerToProto(w predict.WorkerStatus) *swapwirev1.WorkerStatus {
+	ws := &swapwirev1.WorkerStatus{Id: int32(w.ID), Pid: int32(w.PID), State: w.State.String(), Restarts: int32(w.Restarts)}
+	if !w.Since.IsZero() {
+		ws.Since = timestamppb.New(w.Since)
+	}
+	if w.Err != nil {
+		ws.Error = w.Err.Error()
+	}
+	if !w.RetryAt.IsZero() {
+		ws.RetryAt = timestamppb.New(w.RetryAt)
+	}
+	return ws
 }
 
 func weightsToProto(w map[int64]int) []*swapwirev1.VersionWeight {

@@ -365,7 +365,9 @@ type VersionStatus struct {
 	// When it finished loading.
 	LoadedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=loaded_at,json=loadedAt,proto3" json:"loaded_at,omitempty"`
 	// Requests it is answering now.
-	InFlight      int64 `protobuf:"varint,6,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	InFlight int64 `protobuf:"varint,6,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// The worker processes behind it, for a version served by workers.
+	Workers       []*WorkerStatus `protobuf:"bytes,7,rep,name=workers,proto3" json:"workers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -442,6 +444,113 @@ func (x *VersionStatus) GetInFlight() int64 {
 	return 0
 }
 
+func (x *VersionStatus) GetWorkers() []*WorkerStatus {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+// WorkerStatus is one worker process (or slot) behind a version.
+type WorkerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The slot number, from 1.
+	Id int32 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The current process id; 0 while none runs.
+	Pid int32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// starting, idle, busy, restarting, failed or stopped.
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// When it entered that state.
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// Restarts of this slot since the version loaded.
+	Restarts int32 `protobuf:"varint,5,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	// The slot's last failure.
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// While failed (given up after a crash loop): when the slot is tried again.
+	RetryAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=retry_at,json=retryAt,proto3" json:"retry_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerStatus) Reset() {
+	*x = WorkerStatus{}
+	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerStatus) ProtoMessage() {}
+
+func (x *WorkerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerStatus.ProtoReflect.Descriptor instead.
+func (*WorkerStatus) Descriptor() ([]byte, []int) {
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WorkerStatus) GetId() int32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *WorkerStatus) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetRetryAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetryAt
+	}
+	return nil
+}
+
 // UploadModelRequest is one message of an upload stream.
 type UploadModelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -456,7 +565,7 @@ type UploadModelRequest struct {
 
 func (x *UploadModelRequest) Reset() {
 	*x = UploadModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	mi := &file_swapwire_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +577,7 @@ func (x *UploadModelRequest) String() string {
 func (*UploadModelRequest) ProtoMessage() {}
 
 func (x *UploadModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[5]
+	mi := &file_swapwire_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +590,7 @@ func (x *UploadModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadModelRequest.ProtoReflect.Descriptor instead.
 func (*UploadModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UploadModelRequest) GetKind() isUploadModelRequest_Kind {
@@ -544,7 +653,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[6]
+	mi := &file_swapwire_v1_model_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +665,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[6]
+	mi := &file_swapwire_v1_model_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +678,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{6}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UploadHeader) GetModel() string {
@@ -619,7 +728,7 @@ type UploadModelResponse struct {
 
 func (x *UploadModelResponse) Reset() {
 	*x = UploadModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[7]
+	mi := &file_swapwire_v1_model_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +740,7 @@ func (x *UploadModelResponse) String() string {
 func (*UploadModelResponse) ProtoMessage() {}
 
 func (x *UploadModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[7]
+	mi := &file_swapwire_v1_model_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +753,7 @@ func (x *UploadModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadModelResponse.ProtoReflect.Descriptor instead.
 func (*UploadModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{7}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UploadModelResponse) GetModel() string {
@@ -699,7 +808,7 @@ type SwitchModelRequest struct {
 
 func (x *SwitchModelRequest) Reset() {
 	*x = SwitchModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[8]
+	mi := &file_swapwire_v1_model_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +820,7 @@ func (x *SwitchModelRequest) String() string {
 func (*SwitchModelRequest) ProtoMessage() {}
 
 func (x *SwitchModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[8]
+	mi := &file_swapwire_v1_model_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +833,7 @@ func (x *SwitchModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwitchModelRequest.ProtoReflect.Descriptor instead.
 func (*SwitchModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{8}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SwitchModelRequest) GetModel() string {
@@ -759,7 +868,7 @@ type SwitchModelResponse struct {
 
 func (x *SwitchModelResponse) Reset() {
 	*x = SwitchModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[9]
+	mi := &file_swapwire_v1_model_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +880,7 @@ func (x *SwitchModelResponse) String() string {
 func (*SwitchModelResponse) ProtoMessage() {}
 
 func (x *SwitchModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[9]
+	mi := &file_swapwire_v1_model_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +893,7 @@ func (x *SwitchModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwitchModelResponse.ProtoReflect.Descriptor instead.
 func (*SwitchModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{9}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SwitchModelResponse) GetStatus() *ModelStatus {
@@ -809,7 +918,7 @@ type SetLabelRequest struct {
 
 func (x *SetLabelRequest) Reset() {
 	*x = SetLabelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[10]
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +930,7 @@ func (x *SetLabelRequest) String() string {
 func (*SetLabelRequest) ProtoMessage() {}
 
 func (x *SetLabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[10]
+	mi := &file_swapwire_v1_model_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +943,7 @@ func (x *SetLabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabelRequest.ProtoReflect.Descriptor instead.
 func (*SetLabelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{10}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetLabelRequest) GetModel() string {
@@ -869,7 +978,7 @@ type SetLabelResponse struct {
 
 func (x *SetLabelResponse) Reset() {
 	*x = SetLabelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +990,7 @@ func (x *SetLabelResponse) String() string {
 func (*SetLabelResponse) ProtoMessage() {}
 
 func (x *SetLabelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[11]
+	mi := &file_swapwire_v1_model_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1003,7 @@ func (x *SetLabelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabelResponse.ProtoReflect.Descriptor instead.
 func (*SetLabelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{11}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetLabelResponse) GetStatus() *ModelStatus {
@@ -917,7 +1026,7 @@ type SplitTrafficRequest struct {
 
 func (x *SplitTrafficRequest) Reset() {
 	*x = SplitTrafficRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1038,7 @@ func (x *SplitTrafficRequest) String() string {
 func (*SplitTrafficRequest) ProtoMessage() {}
 
 func (x *SplitTrafficRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[12]
+	mi := &file_swapwire_v1_model_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1051,7 @@ func (x *SplitTrafficRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitTrafficRequest.ProtoReflect.Descriptor instead.
 func (*SplitTrafficRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{12}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SplitTrafficRequest) GetModel() string {
@@ -970,7 +1079,7 @@ type SplitTrafficResponse struct {
 
 func (x *SplitTrafficResponse) Reset() {
 	*x = SplitTrafficResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1091,7 @@ func (x *SplitTrafficResponse) String() string {
 func (*SplitTrafficResponse) ProtoMessage() {}
 
 func (x *SplitTrafficResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[13]
+	mi := &file_swapwire_v1_model_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1104,7 @@ func (x *SplitTrafficResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitTrafficResponse.ProtoReflect.Descriptor instead.
 func (*SplitTrafficResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{13}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SplitTrafficResponse) GetStatus() *ModelStatus {
@@ -1016,7 +1125,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1137,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[14]
+	mi := &file_swapwire_v1_model_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1150,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{14}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RollbackRequest) GetModel() string {
@@ -1064,7 +1173,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1185,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[15]
+	mi := &file_swapwire_v1_model_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1198,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{15}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RollbackResponse) GetFromVersion() int64 {
@@ -1119,7 +1228,7 @@ type DeleteVersionRequest struct {
 
 func (x *DeleteVersionRequest) Reset() {
 	*x = DeleteVersionRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1240,7 @@ func (x *DeleteVersionRequest) String() string {
 func (*DeleteVersionRequest) ProtoMessage() {}
 
 func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[16]
+	mi := &file_swapwire_v1_model_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1253,7 @@ func (x *DeleteVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVersionRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{16}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteVersionRequest) GetModel() string {
@@ -1170,7 +1279,7 @@ type DeleteVersionResponse struct {
 
 func (x *DeleteVersionResponse) Reset() {
 	*x = DeleteVersionResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1291,7 @@ func (x *DeleteVersionResponse) String() string {
 func (*DeleteVersionResponse) ProtoMessage() {}
 
 func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[17]
+	mi := &file_swapwire_v1_model_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1304,7 @@ func (x *DeleteVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVersionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVersionResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{17}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
 }
 
 // EvaluateModelRequest is one message of an evaluation stream.
@@ -1212,7 +1321,7 @@ type EvaluateModelRequest struct {
 
 func (x *EvaluateModelRequest) Reset() {
 	*x = EvaluateModelRequest{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1333,7 @@ func (x *EvaluateModelRequest) String() string {
 func (*EvaluateModelRequest) ProtoMessage() {}
 
 func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[18]
+	mi := &file_swapwire_v1_model_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1346,7 @@ func (x *EvaluateModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateModelRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{18}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EvaluateModelRequest) GetKind() isEvaluateModelRequest_Kind {
@@ -1298,7 +1407,7 @@ type EvaluationHeader struct {
 
 func (x *EvaluationHeader) Reset() {
 	*x = EvaluationHeader{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1419,7 @@ func (x *EvaluationHeader) String() string {
 func (*EvaluationHeader) ProtoMessage() {}
 
 func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[19]
+	mi := &file_swapwire_v1_model_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1432,7 @@ func (x *EvaluationHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationHeader.ProtoReflect.Descriptor instead.
 func (*EvaluationHeader) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{19}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EvaluationHeader) GetModel() string {
@@ -1362,7 +1471,7 @@ type LabelledExample struct {
 
 func (x *LabelledExample) Reset() {
 	*x = LabelledExample{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1483,7 @@ func (x *LabelledExample) String() string {
 func (*LabelledExample) ProtoMessage() {}
 
 func (x *LabelledExample) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[20]
+	mi := &file_swapwire_v1_model_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1496,7 @@ func (x *LabelledExample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelledExample.ProtoReflect.Descriptor instead.
 func (*LabelledExample) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{20}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LabelledExample) GetInput() *Value {
@@ -1436,7 +1545,7 @@ type EvaluateModelResponse struct {
 
 func (x *EvaluateModelResponse) Reset() {
 	*x = EvaluateModelResponse{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1557,7 @@ func (x *EvaluateModelResponse) String() string {
 func (*EvaluateModelResponse) ProtoMessage() {}
 
 func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[21]
+	mi := &file_swapwire_v1_model_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1570,7 @@ func (x *EvaluateModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateModelResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateModelResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{21}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EvaluateModelResponse) GetModel() string {
@@ -1539,7 +1648,7 @@ type LabelMetrics struct {
 
 func (x *LabelMetrics) Reset() {
 	*x = LabelMetrics{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1660,7 @@ func (x *LabelMetrics) String() string {
 func (*LabelMetrics) ProtoMessage() {}
 
 func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[22]
+	mi := &file_swapwire_v1_model_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1673,7 @@ func (x *LabelMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelMetrics.ProtoReflect.Descriptor instead.
 func (*LabelMetrics) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{22}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LabelMetrics) GetLabel() string {
@@ -1615,7 +1724,7 @@ type ConfusionMatrix struct {
 
 func (x *ConfusionMatrix) Reset() {
 	*x = ConfusionMatrix{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[23]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1736,7 @@ func (x *ConfusionMatrix) String() string {
 func (*ConfusionMatrix) ProtoMessage() {}
 
 func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[23]
+	mi := &file_swapwire_v1_model_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1749,7 @@ func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionMatrix.ProtoReflect.Descriptor instead.
 func (*ConfusionMatrix) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{23}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfusionMatrix) GetLabels() []string {
@@ -1668,7 +1777,7 @@ type ConfusionRow struct {
 
 func (x *ConfusionRow) Reset() {
 	*x = ConfusionRow{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[24]
+	mi := &file_swapwire_v1_model_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1789,7 @@ func (x *ConfusionRow) String() string {
 func (*ConfusionRow) ProtoMessage() {}
 
 func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[24]
+	mi := &file_swapwire_v1_model_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1802,7 @@ func (x *ConfusionRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionRow.ProtoReflect.Descriptor instead.
 func (*ConfusionRow) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{24}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfusionRow) GetCounts() []int64 {
@@ -1722,7 +1831,7 @@ type ExampleResult struct {
 
 func (x *ExampleResult) Reset() {
 	*x = ExampleResult{}
-	mi := &file_swapwire_v1_model_proto_msgTypes[25]
+	mi := &file_swapwire_v1_model_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1843,7 @@ func (x *ExampleResult) String() string {
 func (*ExampleResult) ProtoMessage() {}
 
 func (x *ExampleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_v1_model_proto_msgTypes[25]
+	mi := &file_swapwire_v1_model_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1856,7 @@ func (x *ExampleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExampleResult.ProtoReflect.Descriptor instead.
 func (*ExampleResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{25}
+	return file_swapwire_v1_model_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExampleResult) GetIndex() int64 {
@@ -1809,14 +1918,23 @@ const file_swapwire_v1_model_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"A\n" +
 	"\rVersionWeight\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x16\n" +
-	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\x86\x02\n" +
+	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\xbb\x02\n" +
 	"\rVersionStatus\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.swapwire.v1.VersionStateR\x05state\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12>\n" +
 	"\rload_duration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\floadDuration\x127\n" +
 	"\tloaded_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bloadedAt\x12\x1b\n" +
-	"\tin_flight\x18\x06 \x01(\x03R\binFlight\"i\n" +
+	"\tin_flight\x18\x06 \x01(\x03R\binFlight\x123\n" +
+	"\aworkers\x18\a \x03(\v2\x19.swapwire.v1.WorkerStatusR\aworkers\"\xe1\x01\n" +
+	"\fWorkerStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1a\n" +
+	"\brestarts\x18\x05 \x01(\x05R\brestarts\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x125\n" +
+	"\bretry_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aretryAt\"i\n" +
 	"\x12UploadModelRequest\x123\n" +
 	"\x06header\x18\x01 \x01(\v2\x19.swapwire.v1.UploadHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
@@ -1929,7 +2047,7 @@ func file_swapwire_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_swapwire_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_swapwire_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_swapwire_v1_model_proto_goTypes = []any{
 	(VersionState)(0),             // 0: swapwire.v1.VersionState
 	(*ListModelsRequest)(nil),     // 1: swapwire.v1.ListModelsRequest
@@ -1937,76 +2055,80 @@ var file_swapwire_v1_model_proto_goTypes = []any{
 	(*ModelStatus)(nil),           // 3: swapwire.v1.ModelStatus
 	(*VersionWeight)(nil),         // 4: swapwire.v1.VersionWeight
 	(*VersionStatus)(nil),         // 5: swapwire.v1.VersionStatus
-	(*UploadModelRequest)(nil),    // 6: swapwire.v1.UploadModelRequest
-	(*UploadHeader)(nil),          // 7: swapwire.v1.UploadHeader
-	(*UploadModelResponse)(nil),   // 8: swapwire.v1.UploadModelResponse
-	(*SwitchModelRequest)(nil),    // 9: swapwire.v1.SwitchModelRequest
-	(*SwitchModelResponse)(nil),   // 10: swapwire.v1.SwitchModelResponse
-	(*SetLabelRequest)(nil),       // 11: swapwire.v1.SetLabelRequest
-	(*SetLabelResponse)(nil),      // 12: swapwire.v1.SetLabelResponse
-	(*SplitTrafficRequest)(nil),   // 13: swapwire.v1.SplitTrafficRequest
-	(*SplitTrafficResponse)(nil),  // 14: swapwire.v1.SplitTrafficResponse
-	(*RollbackRequest)(nil),       // 15: swapwire.v1.RollbackRequest
-	(*RollbackResponse)(nil),      // 16: swapwire.v1.RollbackResponse
-	(*DeleteVersionRequest)(nil),  // 17: swapwire.v1.DeleteVersionRequest
-	(*DeleteVersionResponse)(nil), // 18: swapwire.v1.DeleteVersionResponse
-	(*EvaluateModelRequest)(nil),  // 19: swapwire.v1.EvaluateModelRequest
-	(*EvaluationHeader)(nil),      // 20: swapwire.v1.EvaluationHeader
-	(*LabelledExample)(nil),       // 21: swapwire.v1.LabelledExample
-	(*EvaluateModelResponse)(nil), // 22: swapwire.v1.EvaluateModelResponse
-	(*LabelMetrics)(nil),          // 23: swapwire.v1.LabelMetrics
-	(*ConfusionMatrix)(nil),       // 24: swapwire.v1.ConfusionMatrix
-	(*ConfusionRow)(nil),          // 25: swapwire.v1.ConfusionRow
-	(*ExampleResult)(nil),         // 26: swapwire.v1.ExampleResult
-	nil,                           // 27: swapwire.v1.ModelStatus.LabelsEntry
-	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*Value)(nil),                 // 30: swapwire.v1.Value
-	(*structpb.Struct)(nil),       // 31: google.protobuf.Struct
+	(*WorkerStatus)(nil),          // 6: swapwire.v1.WorkerStatus
+	(*UploadModelRequest)(nil),    // 7: swapwire.v1.UploadModelRequest
+	(*UploadHeader)(nil),          // 8: swapwire.v1.UploadHeader
+	(*UploadModelResponse)(nil),   // 9: swapwire.v1.UploadModelResponse
+	(*SwitchModelRequest)(nil),    // 10: swapwire.v1.SwitchModelRequest
+	(*SwitchModelResponse)(nil),   // 11: swapwire.v1.SwitchModelResponse
+	(*SetLabelRequest)(nil),       // 12: swapwire.v1.SetLabelRequest
+	(*SetLabelResponse)(nil),      // 13: swapwire.v1.SetLabelResponse
+	(*SplitTrafficRequest)(nil),   // 14: swapwire.v1.SplitTrafficRequest
+	(*SplitTrafficResponse)(nil),  // 15: swapwire.v1.SplitTrafficResponse
+	(*RollbackRequest)(nil),       // 16: swapwire.v1.RollbackRequest
+	(*RollbackResponse)(nil),      // 17: swapwire.v1.RollbackResponse
+	(*DeleteVersionRequest)(nil),  // 18: swapwire.v1.DeleteVersionRequest
+	(*DeleteVersionResponse)(nil), // 19: swapwire.v1.DeleteVersionResponse
+	(*EvaluateModelRequest)(nil),  // 20: swapwire.v1.EvaluateModelRequest
+	(*EvaluationHeader)(nil),      // 21: swapwire.v1.EvaluationHeader
+	(*LabelledExample)(nil),       // 22: swapwire.v1.LabelledExample
+	(*EvaluateModelResponse)(nil), // 23: swapwire.v1.EvaluateModelResponse
+	(*LabelMetrics)(nil),          // 24: swapwire.v1.LabelMetrics
+	(*ConfusionMatrix)(nil),       // 25: swapwire.v1.ConfusionMatrix
+	(*ConfusionRow)(nil),          // 26: swapwire.v1.ConfusionRow
+	(*ExampleResult)(nil),         // 27: swapwire.v1.ExampleResult
+	nil,                           // 28: swapwire.v1.ModelStatus.LabelsEntry
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*Value)(nil),                 // 31: swapwire.v1.Value
+	(*structpb.Struct)(nil),       // 32: google.protobuf.Struct
 }
 var file_swapwire_v1_model_proto_depIdxs = []int32{
 	3,  // 0: swapwire.v1.ListModelsResponse.models:type_name -> swapwire.v1.ModelStatus
-	27, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
+	28, // 1: swapwire.v1.ModelStatus.labels:type_name -> swapwire.v1.ModelStatus.LabelsEntry
 	5,  // 2: swapwire.v1.ModelStatus.versions:type_name -> swapwire.v1.VersionStatus
 	4,  // 3: swapwire.v1.ModelStatus.weights:type_name -> swapwire.v1.VersionWeight
 	0,  // 4: swapwire.v1.VersionStatus.state:type_name -> swapwire.v1.VersionState
-	28, // 5: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
-	29, // 6: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
-	3,  // 8: swapwire.v1.SwitchModelResponse.status:type_name -> swapwire.v1.ModelStatus
-	3,  // 9: swapwire.v1.SetLabelResponse.status:type_name -> swapwire.v1.ModelStatus
-	4,  // 10: swapwire.v1.SplitTrafficRequest.weights:type_name -> swapwire.v1.VersionWeight
-	3,  // 11: swapwire.v1.SplitTrafficResponse.status:type_name -> swapwire.v1.ModelStatus
-	20, // 12: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
-	21, // 13: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
-	30, // 14: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
-	31, // 15: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
-	30, // 16: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
-	23, // 17: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
-	24, // 18: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
-	26, // 19: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
-	25, // 20: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
-	1,  // 21: swapwire.v1.ModelService.ListModels:input_type -> swapwire.v1.ListModelsRequest
-	6,  // 22: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
-	9,  // 23: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
-	11, // 24: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
-	15, // 25: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
-	13, // 26: swapwire.v1.ModelService.SplitTraffic:input_type -> swapwire.v1.SplitTrafficRequest
-	17, // 27: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
-	19, // 28: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
-	2,  // 29: swapwire.v1.ModelService.ListModels:output_type -> swapwire.v1.ListModelsResponse
-	8,  // 30: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
-	10, // 31: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
-	12, // 32: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
-	16, // 33: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
-	14, // 34: swapwire.v1.ModelService.SplitTraffic:output_type -> swapwire.v1.SplitTrafficResponse
-	18, // 35: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
-	22, // 36: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
-	29, // [29:37] is the sub-list for method output_type
-	21, // [21:29] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	29, // 5: swapwire.v1.VersionStatus.load_duration:type_name -> google.protobuf.Duration
+	30, // 6: swapwire.v1.VersionStatus.loaded_at:type_name -> google.protobuf.Timestamp
+	6,  // 7: swapwire.v1.VersionStatus.workers:type_name -> swapwire.v1.WorkerStatus
+	30, // 8: swapwire.v1.WorkerStatus.since:type_name -> google.protobuf.Timestamp
+	30, // 9: swapwire.v1.WorkerStatus.retry_at:type_name -> google.protobuf.Timestamp
+	8,  // 10: swapwire.v1.UploadModelRequest.header:type_name -> swapwire.v1.UploadHeader
+	3,  // 11: swapwire.v1.SwitchModelResponse.status:type_name -> swapwire.v1.ModelStatus
+	3,  // 12: swapwire.v1.SetLabelResponse.status:type_name -> swapwire.v1.ModelStatus
+	4,  // 13: swapwire.v1.SplitTrafficRequest.weights:type_name -> swapwire.v1.VersionWeight
+	3,  // 14: swapwire.v1.SplitTrafficResponse.status:type_name -> swapwire.v1.ModelStatus
+	21, // 15: swapwire.v1.EvaluateModelRequest.header:type_name -> swapwire.v1.EvaluationHeader
+	22, // 16: swapwire.v1.EvaluateModelRequest.example:type_name -> swapwire.v1.LabelledExample
+	31, // 17: swapwire.v1.LabelledExample.input:type_name -> swapwire.v1.Value
+	32, // 18: swapwire.v1.LabelledExample.option:type_name -> google.protobuf.Struct
+	31, // 19: swapwire.v1.LabelledExample.label:type_name -> swapwire.v1.Value
+	24, // 20: swapwire.v1.EvaluateModelResponse.labels:type_name -> swapwire.v1.LabelMetrics
+	25, // 21: swapwire.v1.EvaluateModelResponse.confusion:type_name -> swapwire.v1.ConfusionMatrix
+	27, // 22: swapwire.v1.EvaluateModelResponse.details:type_name -> swapwire.v1.ExampleResult
+	26, // 23: swapwire.v1.ConfusionMatrix.rows:type_name -> swapwire.v1.ConfusionRow
+	1,  // 24: swapwire.v1.ModelService.ListModels:input_type -> swapwire.v1.ListModelsRequest
+	7,  // 25: swapwire.v1.ModelService.UploadModel:input_type -> swapwire.v1.UploadModelRequest
+	10, // 26: swapwire.v1.ModelService.SwitchModel:input_type -> swapwire.v1.SwitchModelRequest
+	12, // 27: swapwire.v1.ModelService.SetLabel:input_type -> swapwire.v1.SetLabelRequest
+	16, // 28: swapwire.v1.ModelService.Rollback:input_type -> swapwire.v1.RollbackRequest
+	14, // 29: swapwire.v1.ModelService.SplitTraffic:input_type -> swapwire.v1.SplitTrafficRequest
+	18, // 30: swapwire.v1.ModelService.DeleteVersion:input_type -> swapwire.v1.DeleteVersionRequest
+	20, // 31: swapwire.v1.ModelService.EvaluateModel:input_type -> swapwire.v1.EvaluateModelRequest
+	2,  // 32: swapwire.v1.ModelService.ListModels:output_type -> swapwire.v1.ListModelsResponse
+	9,  // 33: swapwire.v1.ModelService.UploadModel:output_type -> swapwire.v1.UploadModelResponse
+	11, // 34: swapwire.v1.ModelService.SwitchModel:output_type -> swapwire.v1.SwitchModelResponse
+	13, // 35: swapwire.v1.ModelService.SetLabel:output_type -> swapwire.v1.SetLabelResponse
+	17, // 36: swapwire.v1.ModelService.Rollback:output_type -> swapwire.v1.RollbackResponse
+	15, // 37: swapwire.v1.ModelService.SplitTraffic:output_type -> swapwire.v1.SplitTrafficResponse
+	19, // 38: swapwire.v1.ModelService.DeleteVersion:output_type -> swapwire.v1.DeleteVersionResponse
+	23, // 39: swapwire.v1.ModelService.EvaluateModel:output_type -> swapwire.v1.EvaluateModelResponse
+	32, // [32:40] is the sub-list for method output_type
+	24, // [24:32] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_v1_model_proto_init() }
@@ -2015,11 +2137,11 @@ func file_swapwire_v1_model_proto_init() {
 		return
 	}
 	file_swapwire_v1_value_proto_init()
-	file_swapwire_v1_model_proto_msgTypes[5].OneofWrappers = []any{
+	file_swapwire_v1_model_proto_msgTypes[6].OneofWrappers = []any{
 		(*UploadModelRequest_Header)(nil),
 		(*UploadModelRequest_Chunk)(nil),
 	}
-	file_swapwire_v1_model_proto_msgTypes[18].OneofWrappers = []any{
+	file_swapwire_v1_model_proto_msgTypes[19].OneofWrappers = []any{
 		(*EvaluateModelRequest_Header)(nil),
 		(*EvaluateModelRequest_Example)(nil),
 	}
@@ -2029,7 +2151,7 @@ func file_swapwire_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_v1_model_proto_rawDesc), len(file_swapwire_v1_model_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

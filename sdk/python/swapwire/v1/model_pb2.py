@@ -24,7 +24,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/v1/model.proto',
   package='swapwire.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xb2\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x12\x13\n\x0bstore_error\x18\x08 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xcd\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"B\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04wait\x18\x03 \x01(\x08\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
+  serialized_pb=_b('\n\x17swapwire/v1/model.proto\x12\x0bswapwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17swapwire/v1/value.proto\"\"\n\x11ListModelsRequest\x12\r\n\x05model\x18\x01 \x01(\t\">\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.swapwire.v1.ModelStatus\"\xb2\x02\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12\x16\n\x0epinned_version\x18\x03 \x01(\x03\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.swapwire.v1.ModelStatus.LabelsEntry\x12,\n\x08versions\x18\x05 \x03(\x0b\x32\x1a.swapwire.v1.VersionStatus\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x06 \x01(\x08\x12+\n\x07weights\x18\x07 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\x12\x13\n\x0bstore_error\x18\x08 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"0\n\rVersionWeight\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\xf9\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.swapwire.v1.VersionState\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x30\n\rload_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\tloaded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x06 \x01(\x03\x12*\n\x07workers\x18\x07 \x03(\x0b\x32\x19.swapwire.v1.WorkerStatus\"\xb0\x01\n\x0cWorkerStatus\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\r\n\x05state\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08restarts\x18\x05 \x01(\x05\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12,\n\x08retry_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x12UploadModelRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.swapwire.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"L\n\x0cUploadHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"b\n\x13UploadModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05\x66iles\x18\x05 \x01(\x03\"B\n\x12SwitchModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04wait\x18\x03 \x01(\x08\"?\n\x13SwitchModelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"@\n\x0fSetLabelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"<\n\x10SetLabelResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\"Q\n\x13SplitTrafficRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12+\n\x07weights\x18\x02 \x03(\x0b\x32\x1a.swapwire.v1.VersionWeight\"@\n\x14SplitTrafficResponse\x12(\n\x06status\x18\x01 \x01(\x0b\x32\x18.swapwire.v1.ModelStatus\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"<\n\x10RollbackResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x03\x12\x12\n\nto_version\x18\x02 \x01(\x03\"6\n\x14\x44\x65leteVersionRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"\x17\n\x15\x44\x65leteVersionResponse\"\x80\x01\n\x14\x45valuateModelRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.swapwire.v1.EvaluationHeaderH\x00\x12/\n\x07\x65xample\x18\x02 \x01(\x0b\x32\x1c.swapwire.v1.LabelledExampleH\x00\x42\x06\n\x04kind\"C\n\x10\x45valuationHeader\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x08\"\x80\x01\n\x0fLabelledExample\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x05label\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"\xf4\x01\n\x15\x45valuateModelResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08\x65xamples\x18\x03 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.swapwire.v1.LabelMetrics\x12/\n\tconfusion\x18\x07 \x01(\x0b\x32\x1c.swapwire.v1.ConfusionMatrix\x12+\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1a.swapwire.v1.ExampleResult\"]\n\x0cLabelMetrics\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tprecision\x18\x02 \x01(\x01\x12\x0e\n\x06recall\x18\x03 \x01(\x01\x12\n\n\x02\x66\x31\x18\x04 \x01(\x01\x12\x0f\n\x07support\x18\x05 \x01(\x03\"J\n\x0f\x43onfusionMatrix\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\'\n\x04rows\x18\x02 \x03(\x0b\x32\x19.swapwire.v1.ConfusionRow\"\x1e\n\x0c\x43onfusionRow\x12\x0e\n\x06\x63ounts\x18\x01 \x03(\x03\"c\n\rExampleResult\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x11\n\tpredicted\x18\x03 \x01(\t\x12\x0f\n\x07\x63orrect\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xd1\x01\n\x0cVersionState\x12\x1d\n\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERSION_STATE_AVAILABLE\x10\x01\x12\x19\n\x15VERSION_STATE_LOADING\x10\x02\x12\x19\n\x15VERSION_STATE_SERVING\x10\x03\x12\x19\n\x15VERSION_STATE_STANDBY\x10\x04\x12\x1a\n\x16VERSION_STATE_DRAINING\x10\x05\x12\x18\n\x14VERSION_STATE_FAILED\x10\x06\x32\x9c\x05\n\x0cModelService\x12M\n\nListModels\x12\x1e.swapwire.v1.ListModelsRequest\x1a\x1f.swapwire.v1.ListModelsResponse\x12R\n\x0bUploadModel\x12\x1f.swapwire.v1.UploadModelRequest\x1a .swapwire.v1.UploadModelResponse(\x01\x12P\n\x0bSwitchModel\x12\x1f.swapwire.v1.SwitchModelRequest\x1a .swapwire.v1.SwitchModelResponse\x12G\n\x08SetLabel\x12\x1c.swapwire.v1.SetLabelRequest\x1a\x1d.swapwire.v1.SetLabelResponse\x12G\n\x08Rollback\x12\x1c.swapwire.v1.RollbackRequest\x1a\x1d.swapwire.v1.RollbackResponse\x12S\n\x0cSplitTraffic\x12 .swapwire.v1.SplitTrafficRequest\x1a!.swapwire.v1.SplitTrafficResponse\x12V\n\rDeleteVersion\x12!.swapwire.v1.DeleteVersionRequest\x1a\".swapwire.v1.DeleteVersionResponse\x12X\n\rEvaluateModel\x12!.swapwire.v1.EvaluateModelRequest\x1a\".swapwire.v1.EvaluateModelResponse(\x01\x42;Z9github.com/swapwire/swapwire/proto/swapwire/v1;swapwirev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,google_dot_protobuf_dot_timestamp__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -65,8 +65,8 @@ _VERSIONSTATE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2567,
-  serialized_end=2776,
+  serialized_start=2790,
+  serialized_end=2999,
 )
 _sym_db.RegisterEnumDescriptor(_VERSIONSTATE)
 
@@ -347,6 +347,13 @@ _VERSIONSTATUS = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='workers', full_name='swapwire.v1.VersionStatus.workers', index=6,
+      number=7, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -360,7 +367,80 @@ _VERSIONSTATUS = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=620,
-  serialized_end=825,
+  serialized_end=869,
+)
+
+
+_WORKERSTATUS = _descriptor.Descriptor(
+  name='WorkerStatus',
+  full_name='swapwire.v1.WorkerStatus',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='id', full_name='swapwire.v1.WorkerStatus.id', index=0,
+      number=1, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='pid', full_name='swapwire.v1.WorkerStatus.pid', index=1,
+      number=2, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='state', full_name='swapwire.v1.WorkerStatus.state', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='since', full_name='swapwire.v1.WorkerStatus.since', index=3,
+      number=4, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='restarts', full_name='swapwire.v1.WorkerStatus.restarts', index=4,
+      number=5, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='error', full_name='swapwire.v1.WorkerStatus.error', index=5,
+      number=6, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='retry_at', full_name='swapwire.v1.WorkerStatus.retry_at', index=6,
+      number=7, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=872,
+  serialized_end=1048,
 )
 
 
@@ -400,8 +480,8 @@ _UPLOADMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.UploadModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=827,
-  serialized_end=917,
+  serialized_start=1050,
+  serialized_end=1140,
 )
 
 
@@ -452,8 +532,8 @@ _UPLOADHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=919,
-  serialized_end=995,
+  serialized_start=1142,
+  serialized_end=1218,
 )
 
 
@@ -511,8 +591,8 @@ _UPLOADMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=997,
-  serialized_end=1095,
+  serialized_start=1220,
+  serialized_end=1318,
 )
 
 
@@ -556,8 +636,8 @@ _SWITCHMODELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1097,
-  serialized_end=1163,
+  serialized_start=1320,
+  serialized_end=1386,
 )
 
 
@@ -587,8 +667,8 @@ _SWITCHMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1165,
-  serialized_end=1228,
+  serialized_start=1388,
+  serialized_end=1451,
 )
 
 
@@ -632,8 +712,8 @@ _SETLABELREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1230,
-  serialized_end=1294,
+  serialized_start=1453,
+  serialized_end=1517,
 )
 
 
@@ -663,8 +743,8 @@ _SETLABELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1296,
-  serialized_end=1356,
+  serialized_start=1519,
+  serialized_end=1579,
 )
 
 
@@ -701,8 +781,8 @@ _SPLITTRAFFICREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1358,
-  serialized_end=1439,
+  serialized_start=1581,
+  serialized_end=1662,
 )
 
 
@@ -732,8 +812,8 @@ _SPLITTRAFFICRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1441,
-  serialized_end=1505,
+  serialized_start=1664,
+  serialized_end=1728,
 )
 
 
@@ -763,8 +843,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1507,
-  serialized_end=1539,
+  serialized_start=1730,
+  serialized_end=1762,
 )
 
 
@@ -801,8 +881,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1541,
-  serialized_end=1601,
+  serialized_start=1764,
+  serialized_end=1824,
 )
 
 
@@ -839,8 +919,8 @@ _DELETEVERSIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1603,
-  serialized_end=1657,
+  serialized_start=1826,
+  serialized_end=1880,
 )
 
 
@@ -863,8 +943,8 @@ _DELETEVERSIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1659,
-  serialized_end=1682,
+  serialized_start=1882,
+  serialized_end=1905,
 )
 
 
@@ -904,8 +984,8 @@ _EVALUATEMODELREQUEST = _descriptor.Descriptor(
       name='kind', full_name='swapwire.v1.EvaluateModelRequest.kind',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1685,
-  serialized_end=1813,
+  serialized_start=1908,
+  serialized_end=2036,
 )
 
 
@@ -949,8 +1029,8 @@ _EVALUATIONHEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1815,
-  serialized_end=1882,
+  serialized_start=2038,
+  serialized_end=2105,
 )
 
 
@@ -994,8 +1074,8 @@ _LABELLEDEXAMPLE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1885,
-  serialized_end=2013,
+  serialized_start=2108,
+  serialized_end=2236,
 )
 
 
@@ -1074,8 +1154,8 @@ _EVALUATEMODELRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2016,
-  serialized_end=2260,
+  serialized_start=2239,
+  serialized_end=2483,
 )
 
 
@@ -1133,8 +1213,8 @@ _LABELMETRICS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2262,
-  serialized_end=2355,
+  serialized_start=2485,
+  serialized_end=2578,
 )
 
 
@@ -1171,8 +1251,8 @@ _CONFUSIONMATRIX = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2357,
-  serialized_end=2431,
+  serialized_start=2580,
+  serialized_end=2654,
 )
 
 
@@ -1202,8 +1282,8 @@ _CONFUSIONROW = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2433,
-  serialized_end=2463,
+  serialized_start=2656,
+  serialized_end=2686,
 )
 
 
@@ -1261,8 +1341,8 @@ _EXAMPLERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2465,
-  serialized_end=2564,
+  serialized_start=2688,
+  serialized_end=2787,
 )
 
 _LISTMODELSRESPONSE.fields_by_name['models'].message_type = _MODELSTATUS
@@ -1273,6 +1353,9 @@ _MODELSTATUS.fields_by_name['weights'].message_type = _VERSIONWEIGHT
 _VERSIONSTATUS.fields_by_name['state'].enum_type = _VERSIONSTATE
 _VERSIONSTATUS.fields_by_name['load_duration'].message_type = google_dot_protobuf_dot_duration__pb2._DURATION
 _VERSIONSTATUS.fields_by_name['loaded_at'].message_type = google_dot_protobuf_dot_timestamp__pb2._TIMESTAMP
+_VERSIONSTATUS.fields_by_name['workers'].message_type = _WORKERSTATUS
+_WORKERSTATUS.fields_by_name['since'].message_type = google_dot_protobuf_dot_timestamp__pb2._TIMESTAMP
+_WORKERSTATUS.fields_by_name['retry_at'].message_type = google_dot_protobuf_dot_timestamp__pb2._TIMESTAMP
 _UPLOADMODELREQUEST.fields_by_name['header'].message_type = _UPLOADHEADER
 _UPLOADMODELREQUEST.oneofs_by_name['kind'].fields.append(
   _UPLOADMODELREQUEST.fields_by_name['header'])
@@ -1304,6 +1387,7 @@ DESCRIPTOR.message_types_by_name['ListModelsResponse'] = _LISTMODELSRESPONSE
 DESCRIPTOR.message_types_by_name['ModelStatus'] = _MODELSTATUS
 DESCRIPTOR.message_types_by_name['VersionWeight'] = _VERSIONWEIGHT
 DESCRIPTOR.message_types_by_name['VersionStatus'] = _VERSIONSTATUS
+DESCRIPTOR.message_types_by_name['WorkerStatus'] = _WORKERSTATUS
 DESCRIPTOR.message_types_by_name['UploadModelRequest'] = _UPLOADMODELREQUEST
 DESCRIPTOR.message_types_by_name['UploadHeader'] = _UPLOADHEADER
 DESCRIPTOR.message_types_by_name['UploadModelResponse'] = _UPLOADMODELRESPONSE
@@ -1370,6 +1454,13 @@ VersionStatus = _reflection.GeneratedProtocolMessageType('VersionStatus', (_mess
   # @@protoc_insertion_point(class_scope:swapwire.v1.VersionStatus)
   ))
 _sym_db.RegisterMessage(VersionStatus)
+
+WorkerStatus = _reflection.GeneratedProtocolMessageType('WorkerStatus', (_message.Message,), dict(
+  DESCRIPTOR = _WORKERSTATUS,
+  __module__ = 'swapwire.v1.model_pb2'
+  # @@protoc_insertion_point(class_scope:swapwire.v1.WorkerStatus)
+  ))
+_sym_db.RegisterMessage(WorkerStatus)
 
 UploadModelRequest = _reflection.GeneratedProtocolMessageType('UploadModelRequest', (_message.Message,), dict(
   DESCRIPTOR = _UPLOADMODELREQUEST,
@@ -1530,8 +1621,8 @@ _MODELSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2779,
-  serialized_end=3447,
+  serialized_start=3002,
+  serialized_end=3670,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListModels',
