@@ -25,8 +25,11 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use.
-DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools
+# Debian packages the Python worker and client tests use, the Python SDK's
+# offline package build (setuptools, pip, venv) and its stub generator (protoc
+# 3.21 and gRPC's Python plugin).
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-numpy \
+	python3-setuptools python3-pip python3-venv protobuf-compiler protobuf-compiler-grpc
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
@@ -115,8 +118,13 @@ test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versio
 	cd sdk/node && npm ci --no-audit --no-fund && node --test
 
 .PHONY: test-python
-test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn)
+test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn), then the installed package
 	cd sdk/python && $(PYTHON) -m unittest discover -s tests -v
+	$(MAKE) test-python-package
+
+.PHONY: test-python-package
+test-python-package: ## build the Python SDK wheel, install it in a fresh venv outside the checkout, run a worker and the clients from there
+	PYTHON=$(PYTHON) GO=$(GO) ./scripts/test-sdk-python.sh
 
 .PHONY: demo
 demo: build ## serve the Go digits model, predict, publish version 2, watch the hot swap
