@@ -114,8 +114,13 @@ test-deploy: ## validate deploy/kubernetes offline by strict decoding into the K
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: test-node
-test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked)
+test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked), then the packed tarball
 	cd sdk/node && npm ci --no-audit --no-fund && node --test
+	$(MAKE) test-node-package
+
+.PHONY: test-node-package
+test-node-package: ## npm pack the Node client, install the tarball in a temp project outside the checkout, type-check and predict
+	PYTHON=$(PYTHON) GO=$(GO) ./scripts/test-sdk-node.sh
 
 .PHONY: test-python
 test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn), then the installed package
