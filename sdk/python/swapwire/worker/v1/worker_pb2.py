@@ -16,7 +16,7 @@ from swapwire.v1 import prediction_pb2 as swapwire_dot_v1_dot_prediction__pb2
 from swapwire.v1 import value_pb2 as swapwire_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\x93\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"m\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"Y\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\xc5\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\x12\x30\n\tsignature\x18\x08 \x01(\x0b\x32\x1d.swapwire.worker.v1.Signature\";\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61tatype\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\"\x84\x01\n\tSignature\x12.\n\x06inputs\x18\x01 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12/\n\x07outputs\x18\x02 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12\x16\n\x0emax_batch_size\x18\x03 \x01(\x05\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"m\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"Y\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swapwire.worker.v1.worker_pb2', globals())
@@ -31,23 +31,27 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _INFOREQUEST._serialized_start=783
   _INFOREQUEST._serialized_end=796
   _INFORESPONSE._serialized_start=799
-  _INFORESPONSE._serialized_end=946
-  _LOADREQUEST._serialized_start=948
-  _LOADREQUEST._serialized_end=991
-  _LOADRESPONSE._serialized_start=993
-  _LOADRESPONSE._serialized_end=1007
-  _UNLOADREQUEST._serialized_start=1009
-  _UNLOADREQUEST._serialized_end=1041
-  _UNLOADRESPONSE._serialized_start=1043
-  _UNLOADRESPONSE._serialized_end=1059
-  _PREDICTREQUEST._serialized_start=1061
-  _PREDICTREQUEST._serialized_end=1170
-  _PREDICTRESPONSE._serialized_start=1172
-  _PREDICTRESPONSE._serialized_end=1282
-  _PREDICTBATCHREQUEST._serialized_start=1284
-  _PREDICTBATCHREQUEST._serialized_end=1373
-  _PREDICTBATCHRESPONSE._serialized_start=1375
-  _PREDICTBATCHRESPONSE._serialized_end=1447
-  _BATCHRESULT._serialized_start=1449
-  _BATCHRESULT._serialized_end=1552
+  _INFORESPONSE._serialized_end=996
+  _TENSORSPEC._serialized_start=998
+  _TENSORSPEC._serialized_end=1057
+  _SIGNATURE._serialized_start=1060
+  _SIGNATURE._serialized_end=1192
+  _LOADREQUEST._serialized_start=1194
+  _LOADREQUEST._serialized_end=1237
+  _LOADRESPONSE._serialized_start=1239
+  _LOADRESPONSE._serialized_end=1253
+  _UNLOADREQUEST._serialized_start=1255
+  _UNLOADREQUEST._serialized_end=1287
+  _UNLOADRESPONSE._serialized_start=1289
+  _UNLOADRESPONSE._serialized_end=1305
+  _PREDICTREQUEST._serialized_start=1307
+  _PREDICTREQUEST._serialized_end=1416
+  _PREDICTRESPONSE._serialized_start=1418
+  _PREDICTRESPONSE._serialized_end=1528
+  _PREDICTBATCHREQUEST._serialized_start=1530
+  _PREDICTBATCHREQUEST._serialized_end=1619
+  _PREDICTBATCHRESPONSE._serialized_start=1621
+  _PREDICTBATCHRESPONSE._serialized_end=1693
+  _BATCHRESULT._serialized_start=1695
+  _BATCHRESULT._serialized_end=1798
 # @@protoc_insertion_point(module_scope)

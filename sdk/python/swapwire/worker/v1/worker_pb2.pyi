@@ -37,13 +37,14 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InfoResponse(_message.Message):
-    __slots__ = ["batch", "input_kinds", "multi_version", "pid", "protocol_version", "runtime", "versions"]
+    __slots__ = ["batch", "input_kinds", "multi_version", "pid", "protocol_version", "runtime", "signature", "versions"]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     INPUT_KINDS_FIELD_NUMBER: _ClassVar[int]
     MULTI_VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
     batch: bool
     input_kinds: _containers.RepeatedScalarFieldContainer[str]
@@ -51,8 +52,9 @@ class InfoResponse(_message.Message):
     pid: int
     protocol_version: int
     runtime: str
+    signature: Signature
     versions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, pid: _Optional[int] = ..., protocol_version: _Optional[int] = ..., input_kinds: _Optional[_Iterable[str]] = ..., batch: bool = ..., runtime: _Optional[str] = ..., multi_version: bool = ..., versions: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, pid: _Optional[int] = ..., protocol_version: _Optional[int] = ..., input_kinds: _Optional[_Iterable[str]] = ..., batch: bool = ..., runtime: _Optional[str] = ..., multi_version: bool = ..., versions: _Optional[_Iterable[str]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ["dir", "version"]
@@ -117,6 +119,26 @@ class Reply(_message.Message):
     predict_batch: PredictBatchResponse
     unload: UnloadResponse
     def __init__(self, id: _Optional[int] = ..., error: _Optional[_Union[_prediction_pb2.Error, _Mapping]] = ..., info: _Optional[_Union[InfoResponse, _Mapping]] = ..., load: _Optional[_Union[LoadResponse, _Mapping]] = ..., unload: _Optional[_Union[UnloadResponse, _Mapping]] = ..., predict: _Optional[_Union[PredictResponse, _Mapping]] = ..., predict_batch: _Optional[_Union[PredictBatchResponse, _Mapping]] = ...) -> None: ...
+
+class Signature(_message.Message):
+    __slots__ = ["inputs", "max_batch_size", "outputs"]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedCompositeFieldContainer[TensorSpec]
+    max_batch_size: int
+    outputs: _containers.RepeatedCompositeFieldContainer[TensorSpec]
+    def __init__(self, inputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., max_batch_size: _Optional[int] = ...) -> None: ...
+
+class TensorSpec(_message.Message):
+    __slots__ = ["datatype", "name", "shape"]
+    DATATYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    datatype: str
+    name: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., datatype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class UnloadRequest(_message.Message):
     __slots__ = ["version"]
