@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
 	inferencepb "github.com/swapwire/swapwire/proto/inference"
+	"github.com/swapwire/swapwire/serving"
 	"github.com/swapwire/swapwire/serving/servingtest"
 )
 
@@ -349,5 +351,84 @@ func TestTritonClientTwoInputs(t *testing.T) {
 	})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "INPUT0, INPUT1") {
 		t.Errorf("one input of two: %v", err)
+	}
+}
+
+// batchSimple is simpleModel with PredictBatch, counting its calls.
+type batchSimple struct {
+	simpleModel
+	calls *atomic.Int64
+	sizes chan int
+}
+
+func (b batchSimple) PredictBatch(ctx context.Context, reqs []predict.Request) ([]predict.Result, error) {
+	b.calls.Add(1)
+	select {
+	case b.sizes <- len(reqs):
+	default:
+	}
+	out := make([]predict.Result, len(reqs))
+	for i, r := range reqs {
+		res, err := b.Predict(ctx, r.Input, r.Option)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// TestTritonBatchReachesPredictBatch sends a [3, 16] batch to a
+// BatchPredictor: with batching off it gets the three items in one
+// PredictBatch call; with batching on they go through the batcher, which
+// calls PredictBatch too. Either way the answers come back in order.
+func TestTritonBatchReachesPredictBatch(t *testing.T) {
+	for _, batching := range []bool{false, true} {
+		var calls atomic.Int64
+		sizes := make(chan int, 16)
+		var opts []serving.ServerOption
+		if batching {
+			opts = append(opts, serving.WithBatching(serving.BatchConfig{MaxBatchSize: 8, MaxDelay: 50 * time.Millisecond, Slots: 1}))
+		}
+		s := servingtest.StartReady(t, func() predict.Predictor { return batchSimple{calls: &calls, sizes: sizes} },
+			modelstore.NewStatic("simple", t.TempDir()), opts...)
+		c := inferencepb.NewGRPCInferenceServiceClient(s.Conn)
+		var in0, in1 []byte
+		for row := range 3 {
+			for i := range 16 {
+				in0 = binary.LittleEndian.AppendUint32(in0, uint32(int32(100*row+i)))
+				in1 = binary.LittleEndian.AppendUint32(in1, uint32(int32(row)))
+			}
+		}
+		resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+			ModelName: "simple",
+			Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+				{Name: "INPUT0", Datatype: "INT32", Shape: []int64{3, 16}},
+				{Name: "INPUT1", Datatype: "INT32", Shape: []int64{3, 16}},
+			},
+			RawInputContents: [][]byte{in0, in1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := resp.GetOutputs()[0]; !reflect.DeepEqual(o.GetShape(), []int64{3, 16}) {
+			t.Fatalf("batching %v: label shape %v", batching, o.GetShape())
+		}
+		sum := resp.GetRawOutputContents()[0]
+		for row := range 3 {
+			for i := range 16 {
+				if got := int32(binary.LittleEndian.Uint32(sum[4*(16*row+i):])); got != int32(101*row+i) {
+					t.Fatalf("batching %v: row %d element %d = %d, want %d", batching, row, i, got, 101*row+i)
+				}
+			}
+		}
+		if n := calls.Load(); n < 1 || (!batching && n != 1) {
+			t.Errorf("batching %v: %d PredictBatch calls", batching, n)
+		}
+		if !batching {
+			if got := <-sizes; got != 3 {
+				t.Errorf("PredictBatch got %d items, want 3", got)
+			}
+		}
 	}
 }
