@@ -252,7 +252,7 @@ func TestTritonClientDigits(t *testing.T) {
 	bad := &inferencepb.ModelInferRequest{ModelName: "digits", Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
 		{Name: "pixels", Datatype: "FP32", Shape: []int64{1, 63}},
 	}, RawInputContents: [][]byte{make([]byte, 4*63)}}
-	if _, err := c.ModelInfer(ctxT(t), bad); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "the model takes [64]") {
+	if _, err := c.ModelInfer(ctxT(t), bad); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "has shape [1 63]; the model takes [N 64]") {
 		t.Errorf("[1, 63]: %v", err)
 	}
 	cls := &inferencepb.ModelInferRequest{

@@ -1,6 +1,7 @@
 package oipconv
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -31,7 +32,7 @@ func ModelInputs(r Request, sig predict.Signature, hasSig bool) (values []predic
 		if hasSig {
 			for i, in := range ins {
 				if i < len(sig.Inputs) {
-					if err := checkShape(in.Name, in.Shape, sig.Inputs[i].Shape); err != nil {
+					if err := checkShape(in.Name, in.Shape, in.Shape, sig.Inputs[i].Shape, false); err != nil {
 						return nil, 0, err
 					}
 				}
@@ -55,7 +56,7 @@ func ModelInputs(r Request, sig predict.Signature, hasSig bool) (values []predic
 	rows := make([][]predict.Value, len(ins))
 	for i, in := range ins {
 		if i < len(sig.Inputs) {
-			if err := checkShape(in.Name, in.Shape[1:], sig.Inputs[i].Shape); err != nil {
+			if err := checkShape(in.Name, in.Shape[1:], in.Shape, sig.Inputs[i].Shape, true); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -110,9 +111,9 @@ func matchSignature(ins []Input, specs []predict.TensorSpec) ([]Input, error) {
 	return out, nil
 }
 
-// checkShape checks a shape against a declared one; a nil declared shape
-// takes any.
-func checkShape(name string, got, want []int64) error {
+// checkShape checks a shape (got: without the batch dimension; full: as
+// sent) against a declared one; a nil declared shape takes any.
+func checkShape(name string, got, full, want []int64, batched bool) error {
 	if want == nil {
 		return nil
 	}
@@ -121,7 +122,11 @@ func checkShape(name string, got, want []int64) error {
 		ok = want[i] < 0 || want[i] == got[i]
 	}
 	if !ok {
-		return predict.InvalidArgument("input %q has shape %v; the model takes %v (without the batch dimension; -1 is any size)", name, got, want)
+		takes := fmt.Sprint(want)
+		if batched {
+			takes = strings.Replace(fmt.Sprint(append([]int64{0}, want...)), "0", "N", 1)
+		}
+		return predict.InvalidArgument("input %q has shape %v; the model takes %s (-1 is any size)", name, full, takes)
 	}
 	return nil
 }

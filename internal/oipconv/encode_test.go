@@ -207,7 +207,7 @@ func TestModelInputs(t *testing.T) {
 	}
 	// Shape and batch size are checked.
 	batched.Inputs[0].Shape = []int64{5}
-	if _, _, err := ModelInputs(dec, batched, true); predict.CodeOf(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "the model takes [5]") {
+	if _, _, err := ModelInputs(dec, batched, true); predict.CodeOf(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "has shape [3 4]; the model takes [N 5]") {
 		t.Errorf("wrong row shape: %v", err)
 	}
 	batched.Inputs[0].Shape, batched.MaxBatchSize = []int64{-1}, 2
