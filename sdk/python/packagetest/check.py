@@ -53,6 +53,7 @@ async def run_async():
         expect("asyncio predict", (r.label, r.scores), ("big", [11.0]))
         got = [(x.id, x.label) async for x in c.predict_stream([[1.0], [9.0]], model="summer")]
         expect("asyncio stream", got, [("0", "small"), ("1", "big")])
+        expect("asyncio health", await c.health("summer"), "SERVING")
 
 
 asyncio.run(run_async())

@@ -19,10 +19,11 @@ import typing
 import grpc
 import grpc.aio
 
-from swapwire.client import (_DEFAULT, _MAX_MESSAGE, Error, Input, ModelStatus, Option,
-                             PredictResult, RollbackResult, ServiceInfo, ModelSummary,
-                             _import_numpy, _model_status, _predict_result, _status_code,
-                             _wrap, Client as _SyncClient)
+from swapwire.client import (_DEFAULT, _HEALTH_STATUS, _MAX_MESSAGE, Error, Input,
+                             ModelStatus, Option, PredictResult, RollbackResult, ServiceInfo,
+                             ModelSummary, _decode_health, _encode_health, _import_numpy,
+                             _model_status, _predict_result, _status_code, _wrap,
+                             Client as _SyncClient)
 from swapwire.v1 import model_pb2, model_pb2_grpc, prediction_pb2, prediction_pb2_grpc
 
 __all__ = ["Client", "Error"]
@@ -132,6 +133,12 @@ class Client:
             models=[ModelSummary(m.name, m.serving_version, list(m.loaded_versions),
                                  dict(m.labels)) for m in r.models])
 
+    async def health(self, service: str = "", timeout: typing.Any = _DEFAULT) -> str:
+        """Asks grpc.health.v1.Health/Check: "SERVING", "NOT_SERVING", ..."""
+        check = self._channel.unary_unary("/grpc.health.v1.Health/Check")
+        return _HEALTH_STATUS.get(
+            _decode_health(await self._call(check, _encode_health(service), timeout)), "UNKNOWN")
+
     async def models(self, model: str = "", timeout: typing.Any = _DEFAULT
                      ) -> typing.List[ModelStatus]:
         """Returns a list of ModelStatus, sorted by name (only model's when given)."""
@@ -154,6 +161,21 @@ class Client:
                              model_pb2.SetLabelRequest(model=model, label=label,
                                                        version=version or 0), timeout)
         return _model_status(r.status)
+
+    async def split(self, model: str, weights: typing.Optional[typing.Mapping[int, int]],
+                    timeout: typing.Any = _DEFAULT) -> ModelStatus:
+        """Shares unnamed traffic among versions by weight; None or {} removes it."""
+        pairs = [model_pb2.VersionWeight(version=v, weight=w)
+                 for v, w in sorted((weights or {}).items())]
+        r = await self._call(self._models.SplitTraffic,
+                             model_pb2.SplitTrafficRequest(model=model, weights=pairs), timeout)
+        return _model_status(r.status)
+
+    async def delete_version(self, model: str, version: int,
+                             timeout: typing.Any = _DEFAULT) -> None:
+        """Removes a version from the store (not the serving one)."""
+        await self._call(self._models.DeleteVersion,
+                         model_pb2.DeleteVersionRequest(model=model, version=version), timeout)
 
     async def rollback(self, model: str, timeout: typing.Any = _DEFAULT) -> RollbackResult:
         """Pins model to the good version that served before."""
