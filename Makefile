@@ -25,10 +25,14 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use; the Chromium the
+# Debian packages the tests use: the Python worker and client tests, the
+# Python SDK's offline package build (setuptools, pip, venv) and its stub
+# generator (protoc 3.21 and gRPC's Python plugin); the Chromium the
 # dashboard's browser test drives (SWAPWIRE_SKIP_BROWSER=1 skips it); openssl
 # for the token the docs' command blocks (TestDocCommands) generate.
-DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools chromium openssl
+DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-numpy \
+	python3-setuptools python3-pip python3-venv protobuf-compiler protobuf-compiler-grpc \
+	chromium openssl
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
@@ -90,7 +94,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 	$(MAKE) checkgenerate-operator vet-operator
 
 # Every decoder's fuzz target, as package:target.
-FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto \
+FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto ./internal/oipconv:FuzzBatchRoundTrip \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
 FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL ./internal/archive:FuzzExtractTar
@@ -118,12 +122,22 @@ test-deploy: ## validate deploy/kubernetes offline by strict decoding into the K
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: test-node
-test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked)
+test-node: ## the Node client tests (@grpc/grpc-js from the npm registry, versions locked), then the packed tarball
 	cd sdk/node && npm ci --no-audit --no-fund && node --test
+	$(MAKE) test-node-package
+
+.PHONY: test-node-package
+test-node-package: ## npm pack the Node client, install the tarball in a temp project outside the checkout, type-check and predict
+	PYTHON=$(PYTHON) GO=$(GO) ./scripts/test-sdk-node.sh
 
 .PHONY: test-python
-test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn)
+test-python: ## the Python worker runtime and client tests (Debian python3-grpcio, python3-sklearn), then the installed package
 	cd sdk/python && $(PYTHON) -m unittest discover -s tests -v
+	$(MAKE) test-python-package
+
+.PHONY: test-python-package
+test-python-package: ## build the Python SDK wheel, install it in a fresh venv outside the checkout, run a worker and the clients from there
+	PYTHON=$(PYTHON) GO=$(GO) ./scripts/test-sdk-python.sh
 
 .PHONY: demo
 demo: build ## serve the Go digits model, predict, publish version 2, watch the hot swap

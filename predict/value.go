@@ -17,11 +17,13 @@ const (
 	KindInts                // []int64
 	KindFloats              // []float64
 	KindStrings             // []string
+	KindTensors             // named tensors, one per input of a multi-input model
 )
 
-var kindNames = [...]string{"none", "text", "bytes", "ints", "floats", "strings"}
+var kindNames = [...]string{"none", "text", "bytes", "ints", "floats", "strings", "tensors"}
 
-// String returns the kind's name: none, text, bytes, ints, floats or strings.
+// String returns the kind's name: none, text, bytes, ints, floats, strings
+// or tensors.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
@@ -43,6 +45,11 @@ func ParseKind(s string) (Kind, bool) {
 // array of int64, float64 or string. Build one with [Text], [Bytes], [Ints],
 // [Floats] or [Strings]. A Value does not copy the slice it is given; treat
 // it as read-only once built.
+//
+// A model with several named inputs (a [Signer] declaring more than one)
+// receives a [Tensors] value from protocols that carry named tensors (the
+// Open Inference Protocol). It is an input kind only: the native and Rekcurd
+// protocols never produce it, and a label of this kind is not encoded.
 type Value struct {
 	kind    Kind
 	text    string
@@ -50,6 +57,32 @@ type Value struct {
 	ints    []int64
 	floats  []float64
 	strings []string
+	tensors []Tensor
+}
+
+// Tensor is one named input of a [KindTensors] value: its elements in
+// row-major order and its shape (without a batch dimension that was split
+// off).
+type Tensor struct {
+	Name  string
+	Shape []int64
+	Value Value
+}
+
+// Tensors returns a Value holding named tensors.
+func Tensors(ts ...Tensor) Value { return Value{kind: KindTensors, tensors: ts} }
+
+// Tensors returns the named tensors, or nil when v is not tensors.
+func (v Value) Tensors() []Tensor { return v.tensors }
+
+// Tensor returns the tensor named name and whether there is one.
+func (v Value) Tensor(name string) (Tensor, bool) {
+	for _, t := range v.tensors {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tensor{}, false
 }
 
 // Text returns a Value holding a string.
@@ -89,7 +122,7 @@ func (v Value) Floats() []float64 { return v.floats }
 func (v Value) Strings() []string { return v.strings }
 
 // Len returns the number of elements of an array, the length of text or
-// bytes, and 0 for the zero Value.
+// bytes, the number of tensors, and 0 for the zero Value.
 func (v Value) Len() int {
 	switch v.kind {
 	case KindText:
@@ -102,6 +135,8 @@ func (v Value) Len() int {
 		return len(v.floats)
 	case KindStrings:
 		return len(v.strings)
+	case KindTensors:
+		return len(v.tensors)
 	}
 	return 0
 }
@@ -128,6 +163,12 @@ func (v Value) String() string {
 		return strings.Join(parts, ",")
 	case KindStrings:
 		return strings.Join(v.strings, ",")
+	case KindTensors:
+		parts := make([]string, len(v.tensors))
+		for i, t := range v.tensors {
+			parts[i] = t.Name + "=" + t.Value.String()
+		}
+		return strings.Join(parts, ";")
 	}
 	return ""
 }

@@ -82,6 +82,8 @@ var methodRoles = map[string]Role{
 	inferencepb.GRPCInferenceService_ModelMetadata_FullMethodName:         RolePublic,
 	inferencepb.GRPCInferenceService_ModelInfer_FullMethodName:            RolePublic,
 	inferencepb.GRPCInferenceService_ModelStreamInfer_FullMethodName:      RolePublic,
+	inferencepb.GRPCInferenceService_ModelConfig_FullMethodName:           RolePublic,
+	inferencepb.GRPCInferenceService_ModelStatistics_FullMethodName:       RoleRead,
 	inferencepb.GRPCInferenceService_RepositoryIndex_FullMethodName:       RolePublic,
 	inferencepb.GRPCInferenceService_RepositoryModelLoad_FullMethodName:   RoleDeploy,
 	inferencepb.GRPCInferenceService_RepositoryModelUnload_FullMethodName: RoleDeploy,

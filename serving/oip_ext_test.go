@@ -71,11 +71,13 @@ func TestOIPMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// echo declares no signature: the honest fallback, any datatype ("")
+	// for the input and the label.
 	want := &inferencepb.ModelMetadataResponse{
 		Name: "echo", Versions: []string{"1"}, Platform: "swapwire",
-		Inputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{{Name: "input", Datatype: "BYTES", Shape: []int64{-1}}},
+		Inputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{{Name: "input", Datatype: "", Shape: []int64{-1}}},
 		Outputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{
-			{Name: "label", Datatype: "BYTES", Shape: []int64{-1}},
+			{Name: "label", Datatype: "", Shape: []int64{-1}},
 			{Name: "scores", Datatype: "FP64", Shape: []int64{-1}},
 		},
 	}
@@ -167,15 +169,16 @@ func TestOIPModelInfer(t *testing.T) {
 			if resp.GetModelName() != "echo" || resp.GetModelVersion() != "1" || resp.GetId() != tt.req.GetId() {
 				t.Errorf("answered by %q version %q id %q", resp.GetModelName(), resp.GetModelVersion(), resp.GetId())
 			}
-			if len(resp.GetOutputs()) != 2 || !proto.Equal(resp.GetOutputs()[0], tt.want) {
-				t.Fatalf("outputs %v, want label %v", resp.GetOutputs(), tt.want)
+			outs := withContents(t, resp)
+			if len(outs) != 2 || !proto.Equal(outs[0], tt.want) {
+				t.Fatalf("outputs %v, want label %v", outs, tt.want)
 			}
 			// echo scores [input length, 1]: the elements, or the bytes of one text.
 			n := float64(tt.want.GetShape()[0])
 			if b := tt.want.GetContents().GetBytesContents(); len(b) == 1 {
 				n = float64(len(b[0]))
 			}
-			if sc := resp.GetOutputs()[1]; sc.GetName() != "scores" || sc.GetDatatype() != "FP64" || !reflect.DeepEqual(sc.GetContents().GetFp64Contents(), []float64{n, 1}) {
+			if sc := outs[1]; sc.GetName() != "scores" || sc.GetDatatype() != "FP64" || !reflect.DeepEqual(sc.GetContents().GetFp64Contents(), []float64{n, 1}) {
 				t.Errorf("scores %v, want [%v 1]", sc, n)
 			}
 		})
@@ -202,7 +205,7 @@ func TestOIPModelInfer(t *testing.T) {
 	}{
 		{"shape mismatch", inferReq("INT64", []int64{2}, &inferencepb.InferTensorContents{Int64Contents: []int64{1, 2, 3}}, nil), codes.InvalidArgument, "shape"},
 		{"raw length mismatch", inferReq("FP64", []int64{2}, nil, le64(1)), codes.InvalidArgument, "input \"x\""},
-		{"no inputs", &inferencepb.ModelInferRequest{ModelName: "echo"}, codes.InvalidArgument, "0 inputs"},
+		{"no inputs", &inferencepb.ModelInferRequest{ModelName: "echo"}, codes.InvalidArgument, "no inputs"},
 		{"unknown model", func() *inferencepb.ModelInferRequest {
 			r := inferReq("INT64", []int64{1}, &inferencepb.InferTensorContents{Int64Contents: []int64{1}}, nil)
 			r.ModelName = "nope"
@@ -258,13 +261,13 @@ func TestOIPModelStreamInfer(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d responses, want 3", len(got))
 	}
-	if got[0].GetErrorMessage() != "" || !reflect.DeepEqual(got[0].GetInferResponse().GetOutputs()[0].GetContents().GetInt64Contents(), []int64{10}) {
+	if got[0].GetErrorMessage() != "" || !reflect.DeepEqual(withContents(t, got[0].GetInferResponse())[0].GetContents().GetInt64Contents(), []int64{10}) {
 		t.Errorf("first: %v", got[0])
 	}
 	if !strings.Contains(got[1].GetErrorMessage(), "shape") || got[1].GetInferResponse().GetId() != "req-INT64" {
 		t.Errorf("second: %v, want a shape error with the request id", got[1])
 	}
-	if got[2].GetErrorMessage() != "" || !reflect.DeepEqual(got[2].GetInferResponse().GetOutputs()[0].GetContents().GetFp64Contents(), []float64{0.5}) || got[2].GetInferResponse().GetModelVersion() != "1" {
+	if got[2].GetErrorMessage() != "" || !reflect.DeepEqual(withContents(t, got[2].GetInferResponse())[0].GetContents().GetFp64Contents(), []float64{0.5}) || got[2].GetInferResponse().GetModelVersion() != "1" {
 		t.Errorf("third: %v", got[2])
 	}
 }
@@ -313,7 +316,7 @@ func TestOIPRepository(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(r.GetOutputs()[0].GetContents().GetBytesContents()[0]), r.GetModelVersion()
+		return string(withContents(t, r)[0].GetContents().GetBytesContents()[0]), r.GetModelVersion()
 	}
 	if got := index(t, c, false); !reflect.DeepEqual(got, []string{"m/1 UNAVAILABLE in the store, not loaded", "m/2 READY "}) {
 		t.Fatalf("index %q", got)
@@ -434,10 +437,11 @@ func TestGrpcurlOIP(t *testing.T) {
 		{"ServerMetadata", "", []string{`"name":"swapwire"`, `"version":"` + serving.Version + `"`, `"extensions":["model_repository","parameters"]`}},
 		{"ModelMetadata", `{"name": "m"}`, []string{`"name":"m"`, `"versions":["2"]`, `"platform":"swapwire"`, `{"name":"scores","datatype":"FP64","shape":["-1"]}`}},
 		{"ModelInfer", `{"model_name": "m", "id": "g1", "inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "contents": {"bytes_contents": ["cQ=="]}}]}`,
-			[]string{`"modelName":"m"`, `"modelVersion":"2"`, `"id":"g1"`, `"bytesContents":["dHdv"]`, `"fp64Contents":[0.5]`}},
+			// raw: "two" after its 4-byte length, and 0.5 as FP64.
+			[]string{`"modelName":"m"`, `"modelVersion":"2"`, `"id":"g1"`, `"rawOutputContents":["AwAAAHR3bw==","AAAAAAAA4D8="]`}},
 		{"ModelStreamInfer", `{"model_name": "m", "id": "s1", "inputs": [{"name": "x", "datatype": "INT64", "shape": [1], "contents": {"int64_contents": [1]}}]}
 {"model_name": "m", "id": "s2", "inputs": [{"name": "x", "datatype": "INT64", "shape": [2], "contents": {"int64_contents": [1]}}]}`,
-			[]string{`"id":"s1"`, `"bytesContents":["dHdv"]`, `"errorMessage":"input\"x\":shape[2]holds2elements`, `"id":"s2"`}},
+			[]string{`"id":"s1"`, `"rawOutputContents":["AwAAAHR3bw==",`, `"errorMessage":"input\"x\":shape[2]holds2elements`, `"id":"s2"`}},
 		{"RepositoryIndex", "", []string{`{"name":"m","version":"1","state":"UNAVAILABLE","reason":"inthestore,notloaded"}`, `{"name":"m","version":"2","state":"READY"}`}},
 		{"RepositoryModelLoad", `{"model_name": "m", "parameters": {"version": {"int64_param": 1}}}`, []string{"{}"}},
 		{"ModelReady", `{"name": "m", "version": "1"}`, []string{`"ready":true`}},

@@ -2,12 +2,15 @@ package serving
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +27,7 @@ import (
 	"github.com/swapwire/swapwire/internal/engine"
 	"github.com/swapwire/swapwire/modelstore"
 	"github.com/swapwire/swapwire/predict"
+	inferencepb "github.com/swapwire/swapwire/proto/inference"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 	"github.com/swapwire/swapwire/serving/sidecar"
 )
@@ -168,6 +172,42 @@ func TestPythonDigitsThroughServer(t *testing.T) {
 	_, err = ts.predict.Predict(waitCtx(t), &swapwirev1.PredictRequest{Model: "digits", Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{1, 2}}}}})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("two pixels: %v, want InvalidArgument from the worker", err)
+	}
+
+	// The worker's declared signature reaches the Open Inference Protocol:
+	// metadata names pixels, label and scores, and a [3, 64] batch gets
+	// three answers.
+	oip := inferencepb.NewGRPCInferenceServiceClient(ts.conn)
+	mm, err := oip.ModelMetadata(waitCtx(t), &inferencepb.ModelMetadataRequest{Name: "digits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, out := mm.GetInputs(), mm.GetOutputs(); len(in) != 1 || in[0].GetName() != "pixels" || in[0].GetDatatype() != "FP32" ||
+		!slices.Equal(in[0].GetShape(), []int64{-1, 64}) || len(out) != 2 || out[0].GetName() != "label" || out[0].GetDatatype() != "INT64" ||
+		out[1].GetName() != "scores" || !slices.Equal(out[1].GetShape(), []int64{-1, 10}) {
+		t.Fatalf("ModelMetadata = %v", mm)
+	}
+	var raw []byte
+	for _, s := range samples.Samples[:3] {
+		for _, px := range s.Pixels {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(px)))
+		}
+	}
+	resp, err := oip.ModelInfer(waitCtx(t), &inferencepb.ModelInferRequest{
+		ModelName:        "digits",
+		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "pixels", Datatype: "FP32", Shape: []int64{3, 64}}},
+		RawInputContents: [][]byte{raw},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := resp.GetOutputs(); len(o) != 2 || !slices.Equal(o[0].GetShape(), []int64{3}) || !slices.Equal(o[1].GetShape(), []int64{3, 10}) {
+		t.Fatalf("outputs %v", o)
+	}
+	for i, s := range samples.Samples[:3] {
+		if got := int64(binary.LittleEndian.Uint64(resp.GetRawOutputContents()[0][8*i:])); got != s.Label {
+			t.Errorf("batch item %d: label %d, want %d", i, got, s.Label)
+		}
 	}
 }
 

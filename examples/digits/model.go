@@ -90,3 +90,20 @@ func (d *Digits) Predict(_ context.Context, in predict.Value, _ predict.Option) 
 	}
 	return predict.Result{Label: predict.Ints(d.classes[best]), Scores: scores}, nil
 }
+
+// Signature declares the model for the Open Inference Protocol's metadata:
+// input "pixels" (64 intensities, FP32 as Triton clients send images; any
+// integer or float datatype is taken), the digit as "label" (INT64, one per
+// image) and one probability per class as "scores". The first dimension is
+// a batch: a request of shape [N, 64] is N images and gets [N] labels and
+// [N, classes] scores.
+func (d *Digits) Signature() predict.Signature {
+	return predict.Signature{
+		Inputs: []predict.TensorSpec{{Name: "pixels", Datatype: "FP32", Shape: []int64{64}}},
+		Outputs: []predict.TensorSpec{
+			{Name: "label", Datatype: "INT64", Shape: []int64{}},
+			{Name: "scores", Datatype: "FP64", Shape: []int64{int64(len(d.classes))}},
+		},
+		MaxBatchSize: 64,
+	}
+}

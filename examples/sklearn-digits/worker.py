@@ -29,6 +29,15 @@ PIXELS = 64
 
 class DigitsModel:
     input_kinds = ["ints", "floats"]
+    # What the Open Inference Protocol's ModelMetadata and ModelConfig report;
+    # the first dimension is a batch, so a Triton client's [N, 64] request is
+    # N images answered with labels [N] and scores [N, 10].
+    signature = {
+        "inputs": [{"name": "pixels", "datatype": "FP32", "shape": [PIXELS]}],
+        "outputs": [{"name": "label", "datatype": "INT64", "shape": []},
+                    {"name": "scores", "datatype": "FP64", "shape": [10]}],
+        "max_batch_size": 64,
+    }
 
     def __init__(self):
         self.model = None

@@ -46,7 +46,7 @@ type Config struct {
 }
 
 // numKinds is the number of predict.Kind values, KindNone included.
-const numKinds = int(predict.KindStrings) + 1
+const numKinds = int(predict.KindTensors) + 1
 
 // Batcher is a [predict.Predictor] that gathers concurrent Predict calls into
 // PredictBatch calls on a [predict.BatchPredictor]; see the package doc for

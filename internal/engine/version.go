@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -26,6 +27,7 @@ type version struct {
 	loadedAt time.Time
 	loadDur  time.Duration
 	m        versionMetrics
+	stats    versionStats
 
 	refs   atomic.Int64
 	closed chan struct{} // closed once the predictor is closed
@@ -86,6 +88,73 @@ func (v *version) predict(ctx context.Context, in predict.Value, opt predict.Opt
 		} else {
 			v.eng.metrics.countError(v.model, v.num, predict.CodeOf(err))
 		}
+		v.stats.record(start, 1, err)
 	}()
 	return v.call.Predict(ctx, in, opt)
+}
+
+// predictBatch runs inputs through bp's PredictBatch in one call, with the
+// metrics and panic recovery of predict. It returns one result or error per
+// input.
+func (v *version) predictBatch(ctx context.Context, bp predict.BatchPredictor, inputs []predict.Value, opt predict.Option) (res []predict.Result, errs []error) {
+	errs = make([]error, len(inputs))
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([]predict.Result, len(inputs)), errs
+	}
+	reqs := make([]predict.Request, len(inputs))
+	for i, in := range inputs {
+		reqs[i] = predict.Request{Input: in, Option: opt}
+	}
+	start := time.Now()
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			id := newRequestID()
+			err = predict.Errorf(codes.Internal, "model %s version %d failed with an internal error (request id %s)", v.model, v.num, id)
+			v.eng.log.Error("predictor panicked", "model", v.model, "version", v.num, "request_id", id, "panic", fmt.Sprint(r))
+		}
+		if err == nil && len(res) != len(inputs) {
+			err = predict.Errorf(codes.Internal, "model %s version %d answered %d results for a batch of %d", v.model, v.num, len(res), len(inputs))
+		}
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		var items predict.ItemErrors
+		if err != nil && !errors.As(err, &items) {
+			for i := range errs {
+				errs[i] = err
+			}
+		} else if err != nil {
+			copy(errs, items)
+		}
+		if len(res) != len(inputs) {
+			res = make([]predict.Result, len(inputs))
+		}
+		ok := 0
+		for _, e := range errs {
+			if e == nil {
+				ok++
+				v.m.ok.Inc()
+				v.m.latency.Observe(time.Since(start).Seconds())
+			} else {
+				v.eng.metrics.countError(v.model, v.num, predict.CodeOf(e))
+			}
+		}
+		d := time.Since(start).Nanoseconds()
+		v.stats.okCount.Add(int64(ok))
+		v.stats.failCount.Add(int64(len(inputs) - ok))
+		if ok > 0 {
+			v.stats.okNanos.Add(d)
+		}
+		if ok < len(inputs) {
+			v.stats.failNanos.Add(d)
+		}
+		v.stats.executions.Add(1)
+		v.stats.lastMillis.Store(time.Now().UnixMilli())
+	}()
+	res, err = bp.PredictBatch(ctx, reqs)
+	return res, errs
 }

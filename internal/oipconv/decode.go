@@ -27,10 +27,57 @@ type Input struct {
 	Option   predict.Option // the request's parameters; nil when it has none
 }
 
+// Request is a decoded ModelInferRequest: its input tensors in request
+// order and its parameters.
+type Request struct {
+	Inputs []Input
+	Option predict.Option // the request's parameters; nil when it has none
+}
+
+// DecodeRequest decodes every input tensor of req as the package
+// documentation describes. Each input's elements come from its typed
+// contents or from raw_input_contents, which, when present, holds one entry
+// per input in order; input names must be distinct. The request's
+// parameters become the Option, as for [DecodeInputs].
+func DecodeRequest(req *inferencepb.ModelInferRequest) (Request, error) {
+	if req == nil {
+		return Request{}, predict.InvalidArgument("no inference request")
+	}
+	ts := req.GetInputs()
+	if len(ts) == 0 {
+		return Request{}, predict.InvalidArgument("request has no inputs")
+	}
+	raws := req.GetRawInputContents()
+	if len(raws) > 0 && len(raws) != len(ts) {
+		return Request{}, predict.InvalidArgument("request has %d raw_input_contents for %d inputs", len(raws), len(ts))
+	}
+	out := Request{Inputs: make([]Input, len(ts)), Option: parametersOption(req.GetParameters())}
+	for i, t := range ts {
+		for _, prev := range ts[:i] {
+			if prev.GetName() == t.GetName() {
+				return Request{}, predict.InvalidArgument("request has two inputs named %q", t.GetName())
+			}
+		}
+		var raw []byte
+		if len(raws) > 0 {
+			raw = raws[i]
+		}
+		in, err := decodeTensor(t, len(raws) > 0, raw, req.GetParameters())
+		if err != nil {
+			return Request{}, err
+		}
+		in.Option = out.Option
+		out.Inputs[i] = in
+	}
+	return out, nil
+}
+
 // DecodeInputs decodes the single input of req as the package
-// documentation describes. The request's parameters become the Option:
-// bool, string and double parameters as they are, int64 and uint64
-// parameters as float64 (exact up to 2^53), as JSON numbers are.
+// documentation describes; a request with another number of inputs is
+// InvalidArgument ([DecodeRequest] takes several). The request's
+// parameters become the Option: bool, string and double parameters as they
+// are, int64 and uint64 parameters as float64 (exact up to 2^53), as JSON
+// numbers are.
 func DecodeInputs(req *inferencepb.ModelInferRequest) (Input, error) {
 	if req == nil {
 		return Input{}, predict.InvalidArgument("no inference request")
@@ -38,8 +85,20 @@ func DecodeInputs(req *inferencepb.ModelInferRequest) (Input, error) {
 	if n := len(req.GetInputs()); n != 1 {
 		return Input{}, predict.InvalidArgument("request has %d inputs, this model takes exactly one", n)
 	}
-	t := req.GetInputs()[0]
-	in := Input{Name: t.GetName(), Datatype: t.GetDatatype(), Shape: t.GetShape(), Option: parametersOption(req.GetParameters())}
+	if raws := req.GetRawInputContents(); len(raws) > 1 {
+		return Input{}, predict.InvalidArgument("request has %d raw_input_contents for 1 input", len(raws))
+	}
+	r, err := DecodeRequest(req)
+	if err != nil {
+		return Input{}, err
+	}
+	return r.Inputs[0], nil
+}
+
+// decodeTensor decodes one input tensor from its typed contents or, with
+// hasRaw, from raw.
+func decodeTensor(t *inferencepb.ModelInferRequest_InferInputTensor, hasRaw bool, raw []byte, reqParams map[string]*inferencepb.InferParameter) (Input, error) {
+	in := Input{Name: t.GetName(), Datatype: t.GetDatatype(), Shape: t.GetShape()}
 	d, ok := lookupDtype(t.GetDatatype())
 	if !ok {
 		return Input{}, predict.InvalidArgument("input %q has unknown datatype %q", t.GetName(), t.GetDatatype())
@@ -53,19 +112,16 @@ func DecodeInputs(req *inferencepb.ModelInferRequest) (Input, error) {
 	if err != nil {
 		return Input{}, predict.InvalidArgument("input %q: %v", t.GetName(), err)
 	}
-	wantBytes := d.fam == famBytes && isBytesContent(t.GetParameters(), req.GetParameters())
+	wantBytes := d.fam == famBytes && isBytesContent(t.GetParameters(), reqParams)
 
 	var v predict.Value
-	if raws := req.GetRawInputContents(); len(raws) > 0 {
-		if len(raws) != 1 {
-			return Input{}, predict.InvalidArgument("request has %d raw_input_contents for 1 input", len(raws))
-		}
+	if hasRaw {
 		for _, f := range contentFields(t.GetContents()) {
 			if f.n > 0 {
 				return Input{}, predict.InvalidArgument("input %q has both %s and raw_input_contents", t.GetName(), f.name)
 			}
 		}
-		v, err = decodeRaw(d, t.GetShape(), count, raws[0], wantBytes)
+		v, err = decodeRaw(d, t.GetShape(), count, raw, wantBytes)
 	} else {
 		v, err = decodeTyped(d, t.GetShape(), count, t.GetContents(), wantBytes)
 	}

@@ -1,13 +1,12 @@
 // Package oipconv converts Open Inference Protocol (KServe v2, Triton) tensors
 // to and from Swapwire values. It holds pure functions only; the gRPC
-// service that uses them lives in serving.
+// service that uses them lives in internal/protocol/oip.
 //
 // # Inputs
 //
-// [DecodeInputs] expects exactly one input tensor, because a Swapwire model
-// takes one [predict.Value]; any other count is an InvalidArgument error.
-// The elements come from the tensor's typed contents or from the request's
-// raw_input_contents (little-endian; each BYTES element prefixed by its
+// [DecodeRequest] decodes every input tensor ([DecodeInputs] exactly one).
+// Each tensor's elements come from its typed contents or from the request's
+// raw_input_contents (one entry per input, in order) (little-endian; each BYTES element prefixed by its
 // 4-byte little-endian length), never both. The shape must have no negative
 // dimension and its product must equal the element count exactly (an empty
 // shape is a scalar: one element); raw contents must have exactly the
@@ -30,11 +29,21 @@
 // becomes six ints in row-major order. [Input] reports it for a model that
 // wants it.
 //
+// [ModelInputs] then shapes the decoded tensors for the model, from the
+// [predict.Signature] it declares: inputs matched by name and shape, several
+// inputs as one [predict.KindTensors] value, and with a batch dimension
+// (MaxBatchSize > 0) one value per row of the first dimension.
+//
 // # Outputs
 //
-// [EncodeOutputs] turns a [predict.Result] into a response with up to two
-// outputs, "label" and "scores", as typed contents (never raw). See its
-// documentation for the datatypes.
+// [RequestedOutputs] reads the outputs a request names (refusing Triton's
+// classification parameter), [Outputs] builds "label" and "scores" from one
+// result or one per batch item (with the batch dimension), and
+// [EncodeResponse] writes them as Triton does: raw_output_contents, no typed
+// contents. [EncodeOutputs] is the three for one result. [TensorMetadata]
+// and [ModelConfig] describe a model for ModelMetadata and ModelConfig.
+// Every function works on decoded tensors or protocol messages, so each OIP
+// front-end (gRPC, HTTP) shares them.
 //
 // All errors are *predict.Error values carrying a gRPC code.
 package oipconv

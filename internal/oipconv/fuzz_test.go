@@ -147,3 +147,59 @@ func FuzzDecodeInputs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBatchRoundTrip decodes a request, shapes it for a batching signature
+// (the first dimension is the batch) and encodes one echoed result per item:
+// every error is InvalidArgument (the request's fault) or, from encoding,
+// Internal; a batch splits into exactly d0 items whose elements add up to the
+// whole; the raw outputs read back as the inputs' elements.
+func FuzzBatchRoundTrip(f *testing.F) {
+	f.Add(uint8(2), uint8(2), int64(2), int64(2), le(4, 1, 2, 3, 4), false)
+	f.Add(uint8(10), uint8(2), int64(2), int64(1), lp("ab", "c"), false)
+	f.Add(uint8(8), uint8(2), int64(3), int64(0), []byte{}, false)
+	f.Add(uint8(9), uint8(1), int64(1), int64(0), f64(2.5), true)
+	f.Fuzz(func(t *testing.T, dt, ndims uint8, d0, d1 int64, data []byte, typed bool) {
+		req := fuzzRequest(dt, ndims, d0, d1, data, typed, false)
+		dec, err := DecodeRequest(req)
+		if err != nil {
+			if c := predict.CodeOf(err); c != codes.InvalidArgument {
+				t.Fatalf("decode error code %v: %v", c, err)
+			}
+			return
+		}
+		sig := predict.Signature{Inputs: []predict.TensorSpec{{Name: dec.Inputs[0].Name}}, MaxBatchSize: 1 << 20}
+		values, n, err := ModelInputs(dec, sig, true)
+		if err != nil {
+			if c := predict.CodeOf(err); c != codes.InvalidArgument {
+				t.Fatalf("ModelInputs error code %v: %v", c, err)
+			}
+			return
+		}
+		if n != len(values) || int64(n) != dec.Inputs[0].Shape[0] {
+			t.Fatalf("batch %d with %d values for shape %v", n, len(values), dec.Inputs[0].Shape)
+		}
+		var total int64
+		results := make([]predict.Result, n)
+		for i, v := range values {
+			total += elements(v)
+			results[i] = predict.Result{Label: v}
+		}
+		if want := elements(dec.Inputs[0].Value); total != want {
+			t.Fatalf("items hold %d elements, the input %d", total, want)
+		}
+		outs, err := Outputs(results, n, []string{OutputLabel}, predict.Signature{})
+		if err != nil {
+			if c := predict.CodeOf(err); c != codes.Internal {
+				t.Fatalf("Outputs error code %v: %v", c, err)
+			}
+			return
+		}
+		back, err := DecodeInputs(&inferencepb.ModelInferRequest{
+			Inputs:           []*tensor{{Name: "label", Datatype: outs[0].Datatype, Shape: []int64{total}}},
+			RawInputContents: [][]byte{outs[0].Raw},
+		})
+		if err != nil || elements(back.Value) != total {
+			t.Fatalf("raw label of %d elements read back as %v, %v", total, back.Value, err)
+		}
+	})
+}

@@ -13,6 +13,9 @@ import (
 // PredictRequest. It fails, with code InvalidArgument, when the input is
 // the zero Value or the option cannot be converted (see [OptionToProto]).
 func RequestToProto(r predict.Request) (*workerv1.PredictRequest, error) {
+	if r.Input.Kind() == predict.KindTensors {
+		return nil, predict.Errorf(codes.InvalidArgument, "the request has %d named inputs; the worker protocol carries one value, so several named inputs reach only Go models", r.Input.Len())
+	}
 	in := ValueToProto(r.Input)
 	if in == nil {
 		return nil, predict.Errorf(codes.InvalidArgument, "%w: the request has no input value", ErrMissing)

@@ -353,3 +353,13 @@ func dropUnknown(p *swapwirev1.Value) *swapwirev1.Value {
 	}
 	return p
 }
+
+// TestRequestRefusesTensors: several named inputs cannot travel over the
+// worker protocol, which carries one value; the error says so.
+func TestRequestRefusesTensors(t *testing.T) {
+	in := predict.Tensors(predict.Tensor{Name: "a", Value: predict.Ints(1)}, predict.Tensor{Name: "b", Value: predict.Ints(2)})
+	_, err := RequestToProto(predict.Request{Input: in})
+	if predict.CodeOf(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "2 named inputs") {
+		t.Fatalf("RequestToProto(tensors) = %v, want InvalidArgument about named inputs", err)
+	}
+}

@@ -20,27 +20,54 @@ const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const DEFAULT_PROTO_DIR = path.join(__dirname, '..', '..', 'proto');
+// The .proto files: inside the package when installed from its tarball
+// (npm pack copies them in, see scripts/copy-protos.js), else the
+// repository's proto/ directory.
+const DEFAULT_PROTO_DIR = fs.existsSync(path.join(__dirname, 'proto', 'swapwire', 'v1', 'value.proto'))
+  ? path.join(__dirname, 'proto')
+  : path.join(__dirname, '..', '..', 'proto');
 const MAX_MESSAGE = 64 << 20;
 
 const loaded = new Map(); // protoDir -> package definition
 
+// loadProtos returns the package twice: `num` decodes int64 as Number (the
+// admin messages, whose int64s are versions and counts), `str` as decimal
+// strings, so that PredictionService's values keep every int64 digit (see
+// fromValue).
 function loadProtos(protoDir) {
   if (!loaded.has(protoDir)) {
-    const def = protoLoader.loadSync(
+    const load = (longs) => grpc.loadPackageDefinition(protoLoader.loadSync(
       ['swapwire/v1/prediction.proto', 'swapwire/v1/model.proto'],
       {
         includeDirs: [protoDir],
         keepCase: false, // fields in lowerCamelCase
-        longs: Number, // int64 as Number: exact up to 2^53
+        longs,
         enums: String,
         defaults: true,
         oneofs: true, // a oneof's set field name in .kind
       },
-    );
-    loaded.set(protoDir, grpc.loadPackageDefinition(def).swapwire.v1);
+    )).swapwire.v1;
+    loaded.set(protoDir, { num: load(Number), str: load(String) });
   }
   return loaded.get(protoDir);
+}
+
+// int64s turns decimal int64 strings (or numbers) into Numbers when every
+// one is a safe integer, else (or with asBigInt) into BigInts: never a
+// rounded value.
+function int64s(values, asBigInt) {
+  const strs = Array.from(values, (v) => String(v));
+  if (!asBigInt && strs.every((v) => Number.isSafeInteger(Number(v)))) return strs.map(Number);
+  return strs.map((v) => BigInt(v));
+}
+
+// typedKinds maps typed arrays to the Value kind they are sent as.
+function typedArrayKind(x) {
+  if (x instanceof Float64Array || x instanceof Float32Array) return 'floats';
+  if (x instanceof BigInt64Array || x instanceof BigUint64Array || x instanceof Int8Array ||
+      x instanceof Int16Array || x instanceof Int32Array || x instanceof Uint16Array ||
+      x instanceof Uint32Array) return 'ints';
+  return null;
 }
 
 // ---------------------------------------------------------------------------
@@ -50,16 +77,23 @@ function loadProtos(protoDir) {
 //   string -> text, Buffer/Uint8Array -> data,
 //   array of integers (Number or BigInt) -> ints, array of numbers with any
 //   non-integer -> floats, array of strings -> strings,
+//   Float64Array/Float32Array -> floats (whole numbers stay floats),
+//   Int8/16/32Array, Uint16/32Array, BigInt64Array, BigUint64Array -> ints,
 //   an object with exactly one of text/data/ints/floats/strings passes through
-//   (use { floats: [1, 2] } for whole-number floats).
+//   (use { floats: [1, 2] } for whole-number floats). ints may be BigInts
+//   (sent as exact decimal strings); a Number beyond 2^53 is refused, since it
+//   was rounded before it got here.
 function toValue(x) {
   if (typeof x === 'string') return { text: x };
+  const typed = typedArrayKind(x);
+  if (typed === 'floats') return { floats: { values: Array.from(x) } };
+  if (typed === 'ints') return { ints: { values: int64Wire(Array.from(x)) } };
   if (x instanceof Uint8Array) return { data: Buffer.from(x.buffer, x.byteOffset, x.byteLength) };
   if (Array.isArray(x)) {
     if (x.length > 0 && x.every((v) => typeof v === 'string')) return { strings: { values: x } };
     if (x.every((v) => typeof v === 'bigint' || Number.isInteger(v))) {
       if (x.length === 0) return { floats: { values: [] } };
-      return { ints: { values: x.map((v) => (typeof v === 'bigint' ? v.toString() : v)) } };
+      return { ints: { values: int64Wire(x) } };
     }
     if (x.every((v) => typeof v === 'number')) return { floats: { values: x } };
     throw new TypeError('array input mixes types: want all strings or all numbers');
@@ -72,21 +106,49 @@ function toValue(x) {
       if (k === 'data') return { data: Buffer.from(x.data) };
       if (k === 'ints' || k === 'floats' || k === 'strings') {
         const v = x[k];
-        return { [k]: { values: Array.isArray(v) ? v : v.values } };
+        const values = Array.from(Array.isArray(v) || ArrayBuffer.isView(v) ? v : v.values);
+        if (k === 'ints') return { ints: { values: int64Wire(values) } };
+        if (k === 'floats') return { floats: { values: values.map(Number) } };
+        return { strings: { values } };
       }
     }
   }
   throw new TypeError(`input of type ${typeof x} is not supported: want a string, a Buffer, an array of numbers or strings, or { text | data | ints | floats | strings }`);
 }
 
-// fromValue returns the JS value a decoded swapwire.v1.Value holds, or null.
-function fromValue(v) {
+// int64Wire checks int64 elements and writes them as decimal strings, exact
+// for BigInts and for Numbers up to 2^53.
+function int64Wire(values) {
+  return values.map((v) => {
+    if (typeof v === 'bigint') {
+      if (v < -(2n ** 63n) || v >= 2n ** 63n) throw new RangeError(`ints element ${v} does not fit in int64`);
+      return v.toString();
+    }
+    if (!Number.isSafeInteger(v)) {
+      throw new TypeError(`ints element ${v} is not a safe integer; pass a BigInt for int64 values beyond 2^53`);
+    }
+    return String(v);
+  });
+}
+
+// fromValue returns the JS value a decoded swapwire.v1.Value holds, or null:
+// ints as Numbers when all are safe integers, else (or with asBigInt) as
+// BigInts.
+function fromValue(v, asBigInt) {
   if (!v || !v.kind) return null;
   switch (v.kind) {
     case 'text': return v.text;
     case 'data': return Buffer.from(v.data);
+    case 'ints': return int64s(v.ints.values, asBigInt);
+    case 'floats': return Array.from(v.floats.values, Number);
     default: return Array.from(v[v.kind].values);
   }
+}
+
+// kindOf names the kind of a decoded Value: text, data, ints, floats, strings
+// or null.
+function kindOf(v) {
+  return (v && v.kind) || null;
 }
 
 // toLabel returns the swapwire.v1.Value for an expected label: like
@@ -143,11 +205,12 @@ function fromStruct(s) {
   return out;
 }
 
-function predictResult(resp, id) {
+function predictResult(resp, id, asBigInt) {
   const r = {
     model: resp.model,
-    version: resp.version,
-    label: fromValue(resp.output),
+    version: Number(resp.version),
+    label: fromValue(resp.output, asBigInt),
+    labelKind: kindOf(resp.output),
     scores: Array.from(resp.scores || []),
     option: fromStruct(resp.option),
   };
@@ -344,10 +407,14 @@ class Client {
   //   timeoutMs   default deadline of each call (30000); every method takes
   //               { timeoutMs } to override, 0 or Infinity for none
   //   credentials grpc.ChannelCredentials (default: insecure)
-  //   protoDir    where swapwire/v1/*.proto live (default: ../../proto)
+  //   protoDir    where swapwire/v1/*.proto live (default: the package's
+  //               proto/, or the repository's proto/ in a checkout)
+  //   bigint      true: ints labels always come back as BigInts (by default
+  //               Numbers when every element is a safe integer, else BigInts)
   //   channelOptions  extra grpc-js channel options
   constructor(addr, options = {}) {
-    const pkg = loadProtos(options.protoDir || DEFAULT_PROTO_DIR);
+    const pkgs = loadProtos(options.protoDir || DEFAULT_PROTO_DIR);
+    const pkg = pkgs.num;
     const creds = options.credentials || grpc.credentials.createInsecure();
     const chOpts = {
       'grpc.max_receive_message_length': MAX_MESSAGE,
@@ -356,7 +423,8 @@ class Client {
     };
     this.addr = addr;
     this.timeoutMs = options.timeoutMs === undefined ? 30000 : options.timeoutMs;
-    this._prediction = new pkg.PredictionService(addr, creds, chOpts);
+    this._bigint = options.bigint === true;
+    this._prediction = new pkgs.str.PredictionService(addr, creds, chOpts);
     // Share the prediction client's channel.
     this._models = new pkg.ModelService(addr, creds, { ...chOpts, channelOverride: this._prediction.getChannel() });
     this._metadata = new grpc.Metadata();
@@ -388,7 +456,7 @@ class Client {
   // predict(input, { model, version, label, option, timeoutMs }) resolves to
   // { model, version, label, scores, option }.
   async predict(input, o = {}) {
-    return predictResult(await this._unary(this._prediction, 'Predict', Client._request(input, o), o));
+    return predictResult(await this._unary(this._prediction, 'Predict', Client._request(input, o), o), undefined, this._bigint);
   }
 
   // predictStream(inputs, opts) runs many inputs over one PredictStream and
@@ -401,7 +469,7 @@ class Client {
       const out = [];
       call.on('data', (r) => {
         out.push(r.error ? { id: r.id, error: { code: r.error.code, message: r.error.message } }
-          : predictResult(r.response, r.id));
+          : predictResult(r.response, r.id, this._bigint));
       });
       call.on('error', reject);
       call.on('end', () => resolve(out));
@@ -429,7 +497,10 @@ class Client {
       swapwireVersion: r.swapwireVersion,
       defaultModel: r.defaultModel,
       models: r.models.map((m) => ({
-        name: m.name, servingVersion: m.servingVersion, loadedVersions: Array.from(m.loadedVersions), labels: { ...m.labels },
+        name: m.name,
+        servingVersion: Number(m.servingVersion),
+        loadedVersions: Array.from(m.loadedVersions, Number),
+        labels: Object.fromEntries(Object.entries(m.labels || {}).map(([k, v]) => [k, Number(v)])),
       })),
     };
   }
@@ -551,4 +622,5 @@ module.exports = {
   fromStruct,
   buildArchive,
   _health: { encodeHealth, decodeHealth },
+  _loadProtos: () => loadProtos(DEFAULT_PROTO_DIR),
 };

@@ -93,10 +93,9 @@ func (o *oipService) ServerMetadata(context.Context, *inferencepb.ServerMetadata
 	}, nil
 }
 
-// ModelMetadata lists the loaded versions of a model. A Swapwire model
-// takes one input of any supported datatype and shape, so the input is
-// described as "input", BYTES, shape [-1]; the outputs are "label" (its
-// datatype follows the label's kind) and "scores" (FP64).
+// ModelMetadata lists the loaded versions of a model and its inputs and
+// outputs: as its predictor declares them (predict.Signer), or the generic
+// description of oipconv.TensorMetadata when it declares none.
 func (o *oipService) ModelMetadata(_ context.Context, req *inferencepb.ModelMetadataRequest) (*inferencepb.ModelMetadataResponse, error) {
 	num, err := parseOIPVersion(req.GetVersion())
 	if err != nil {
@@ -110,41 +109,142 @@ func (o *oipService) ModelMetadata(_ context.Context, req *inferencepb.ModelMeta
 	if num > 0 && !slices.Contains(loaded, num) {
 		return nil, predict.Status(predict.Errorf(codes.NotFound, "model %q version %d is not loaded (loaded: %v)", m.Name, num, loaded))
 	}
-	resp := &inferencepb.ModelMetadataResponse{
-		Name:     m.Name,
-		Platform: "swapwire",
-		Inputs:   []*inferencepb.ModelMetadataResponse_TensorMetadata{{Name: "input", Datatype: oipconv.TypeBytes, Shape: []int64{-1}}},
-		Outputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{
-			{Name: oipconv.OutputLabel, Datatype: oipconv.TypeBytes, Shape: []int64{-1}},
-			{Name: oipconv.OutputScores, Datatype: oipconv.TypeFP64, Shape: []int64{-1}},
-		},
+	sig, hasSig, err := o.e.Signature(m.Name, num)
+	if err != nil && len(loaded) > 0 {
+		return nil, predict.Status(err)
 	}
+	resp := &inferencepb.ModelMetadataResponse{Name: m.Name, Platform: oipconv.Platform}
+	resp.Inputs, resp.Outputs = oipconv.TensorMetadata(sig, hasSig)
 	for _, n := range loaded {
 		resp.Versions = append(resp.Versions, strconv.FormatInt(n, 10))
 	}
 	return resp, nil
 }
 
-// infer runs one inference request.
+// ModelConfig answers Triton's model configuration: see oipconv.ModelConfig.
+// The model needs a loaded version (Unavailable otherwise).
+func (o *oipService) ModelConfig(_ context.Context, req *inferencepb.ModelConfigRequest) (*inferencepb.ModelConfigResponse, error) {
+	num, err := parseOIPVersion(req.GetVersion())
+	if err != nil {
+		return nil, predict.Status(err)
+	}
+	m, err := o.e.Model(req.GetName())
+	if err != nil {
+		return nil, predict.Status(err)
+	}
+	sig, hasSig, err := o.e.Signature(m.Name, num)
+	if err != nil {
+		return nil, predict.Status(err)
+	}
+	return &inferencepb.ModelConfigResponse{Config: oipconv.ModelConfig(m.Name, sig, hasSig)}, nil
+}
+
+// ModelStatistics answers the engine's counters of each loaded version:
+// inferences that succeeded and failed with their total time, executions
+// (calls into the model; a PredictBatch call counts once) and the last
+// inference's time. An empty name means every model. Queue and
+// compute-phase times are not measured and stay zero.
+func (o *oipService) ModelStatistics(_ context.Context, req *inferencepb.ModelStatisticsRequest) (*inferencepb.ModelStatisticsResponse, error) {
+	num, err := parseOIPVersion(req.GetVersion())
+	if err != nil {
+		return nil, predict.Status(err)
+	}
+	var names []string
+	if req.GetName() != "" {
+		names = []string{req.GetName()}
+	} else {
+		for _, m := range o.e.Models() {
+			names = append(names, m.Name)
+		}
+	}
+	resp := &inferencepb.ModelStatisticsResponse{}
+	for _, name := range names {
+		stats, err := o.e.Statistics(name, num)
+		if err != nil {
+			if req.GetName() == "" {
+				continue // a model that went away meanwhile
+			}
+			return nil, predict.Status(err)
+		}
+		for _, s := range stats {
+			ms := &inferencepb.ModelStatistics{
+				Name: s.Model, Version: strconv.FormatInt(s.Version, 10),
+				InferenceCount: uint64(s.Success), ExecutionCount: uint64(s.Executions),
+				InferenceStats: &inferencepb.InferStatistics{
+					Success:       &inferencepb.StatisticDuration{Count: uint64(s.Success), Ns: uint64(s.SuccessTime)},
+					Fail:          &inferencepb.StatisticDuration{Count: uint64(s.Fail), Ns: uint64(s.FailTime)},
+					Queue:         &inferencepb.StatisticDuration{},
+					ComputeInput:  &inferencepb.StatisticDuration{},
+					ComputeInfer:  &inferencepb.StatisticDuration{Count: uint64(s.Success), Ns: uint64(s.SuccessTime)},
+					ComputeOutput: &inferencepb.StatisticDuration{},
+				},
+			}
+			if !s.LastInference.IsZero() {
+				ms.LastInference = uint64(s.LastInference.UnixMilli())
+			}
+			resp.ModelStats = append(resp.ModelStats, ms)
+		}
+	}
+	return resp, nil
+}
+
+// infer runs one inference request: it decodes the inputs, shapes them
+// after the model's signature (splitting a batch into one prediction per
+// item), and encodes the outputs in Triton's raw layout.
 func (o *oipService) infer(ctx context.Context, req *inferencepb.ModelInferRequest) (*inferencepb.ModelInferResponse, error) {
 	num, err := parseOIPVersion(req.GetModelVersion())
 	if err != nil {
 		return nil, err
 	}
-	in, err := oipconv.DecodeInputs(req)
+	dec, err := oipconv.DecodeRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	a, err := o.e.Predict(ctx, engine.Request{Model: req.GetModelName(), Version: num, Input: in.Value, Option: in.Option})
+	names, err := oipconv.RequestedOutputs(req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := oipconv.EncodeOutputs(a.Result, req)
+	sig, hasSig, err := o.e.Signature(req.GetModelName(), num)
 	if err != nil {
 		return nil, err
 	}
-	resp.ModelName = a.Model
-	resp.ModelVersion = strconv.FormatInt(a.Version, 10)
+	values, batch, err := oipconv.ModelInputs(dec, sig, hasSig)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		results []predict.Result
+		model   string
+		version int64
+	)
+	if batch == 0 {
+		a, err := o.e.Predict(ctx, engine.Request{Model: req.GetModelName(), Version: num, Input: values[0], Option: dec.Option})
+		if err != nil {
+			return nil, err
+		}
+		results, model, version = []predict.Result{a.Result}, a.Model, a.Version
+	} else {
+		a, err := o.e.PredictBatch(ctx, engine.Request{Model: req.GetModelName(), Version: num, Option: dec.Option}, values)
+		if err != nil {
+			return nil, err
+		}
+		for i, err := range a.Errs {
+			if err != nil {
+				return nil, predict.Errorf(predict.CodeOf(err), "batch item %d: %v", i, err)
+			}
+		}
+		results, model, version = a.Results, a.Model, a.Version
+	}
+	outs, err := oipconv.Outputs(results, batch, names, sig)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := oipconv.EncodeResponse(outs, results, req)
+	if err != nil {
+		return nil, err
+	}
+	resp.ModelName = model
+	resp.ModelVersion = strconv.FormatInt(version, 10)
 	return resp, nil
 }
 

@@ -15,7 +15,7 @@ const { after, before, describe, test } = require('node:test');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const { Client, status, toValue, toLabel, fromValue, buildArchive, _health } = require('..');
+const { Client, status, toValue, toLabel, fromValue, buildArchive, _health, _loadProtos } = require('..');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const haveGo = spawnSync('go', ['version']).status === 0;
@@ -131,7 +131,7 @@ async function until(what, fn, ms = 15000) {
 describe('values', () => {
   test('toValue and fromValue', () => {
     assert.deepEqual(toValue('hi'), { text: 'hi' });
-    assert.deepEqual(toValue([1, 2]), { ints: { values: [1, 2] } });
+    assert.deepEqual(toValue([1, 2]), { ints: { values: ['1', '2'] } });
     assert.deepEqual(toValue([1, 2.5]), { floats: { values: [1, 2.5] } });
     assert.deepEqual(toValue({ floats: [1, 2] }), { floats: { values: [1, 2] } });
     assert.deepEqual(toValue(['a']), { strings: { values: ['a'] } });
@@ -140,13 +140,38 @@ describe('values', () => {
     assert.throws(() => toValue(null), TypeError);
     assert.equal(fromValue({ kind: 'text', text: 'x' }), 'x');
     assert.deepEqual(fromValue({ kind: 'ints', ints: { values: [3] } }), [3]);
+    // int64 without precision loss: BigInts go out as exact decimals, and
+    // ints beyond 2^53 come back as BigInts.
+    assert.deepEqual(toValue([9007199254740993n, -1n]), { ints: { values: ['9007199254740993', '-1'] } });
+    assert.deepEqual(toValue(new BigInt64Array([-(2n ** 63n)])), { ints: { values: ['-9223372036854775808'] } });
+    assert.throws(() => toValue([2n ** 63n]), RangeError);
+    assert.throws(() => toValue([2 ** 60]), /not a safe integer/);
+    assert.deepEqual(fromValue({ kind: 'ints', ints: { values: ['9007199254740993', '1'] } }), [9007199254740993n, 1n]);
+    assert.deepEqual(fromValue({ kind: 'ints', ints: { values: ['5'] } }, true), [5n]);
+    // Floats the user says are floats stay floats, whole or not.
+    assert.deepEqual(toValue(new Float64Array([1, 2])), { floats: { values: [1, 2] } });
+    assert.deepEqual(toValue(new Float32Array([3])), { floats: { values: [3] } });
+    assert.deepEqual(toValue({ floats: new Float64Array([4]) }), { floats: { values: [4] } });
+    assert.deepEqual(toValue(new Int32Array([4])), { ints: { values: ['4'] } });
     assert.equal(fromValue({}), null);
     assert.deepEqual(toLabel(7), { ints: { values: [7] } });
     assert.deepEqual(toLabel(0.5), { floats: { values: [0.5] } });
     assert.deepEqual(toLabel('cat'), { text: 'cat' });
-    assert.deepEqual(toLabel([7]), { ints: { values: [7] } });
+    assert.deepEqual(toLabel([7]), { ints: { values: ['7'] } });
     assert.throws(() => toLabel(undefined), TypeError);
     assert.throws(() => toLabel(NaN), TypeError);
+  });
+
+  test('int64 and whole floats through the wire codec', () => {
+    const { str } = _loadProtos();
+    const m = str.PredictionService.service.Predict;
+    const req = m.requestDeserialize(m.requestSerialize({ input: toValue([2n ** 63n - 1n, 7]) }));
+    assert.deepEqual(req.input.ints.values, ['9223372036854775807', '7']);
+    const floats = m.requestDeserialize(m.requestSerialize({ input: toValue(new Float64Array([2])) }));
+    assert.equal(floats.input.kind, 'floats');
+    const resp = m.responseDeserialize(m.responseSerialize({ version: '3', output: { ints: { values: ['-9223372036854775807'] } } }));
+    assert.deepEqual(fromValue(resp.output), [-9223372036854775807n]);
+    assert.equal(resp.version, '3');
   });
 
   test('health codec', () => {
@@ -193,7 +218,7 @@ describe('sentiment server', { skip }, () => {
 
   test('predict', async () => {
     let r = await c.predict('What a GREAT day', { model: 'sentiment' });
-    assert.deepEqual(r, { model: 'sentiment', version: 1, label: 'positive', scores: [2], option: { matched: ['great'], words: 4 } });
+    assert.deepEqual(r, { model: 'sentiment', version: 1, label: 'positive', labelKind: 'text', scores: [2], option: { matched: ['great'], words: 4 } });
     r = await c.predict('terrible, awful service');
     assert.equal(r.label, 'negative');
     assert.deepEqual(r.scores, [-6]);

@@ -10,12 +10,18 @@
 
 Inputs and labels are plain Python values: str is text, bytes is data, a
 list of ints is ints, a list of numbers with any float is floats, a list of
-str is strings (an int or a float alone is a one-element array; numpy values
-are accepted through tolist()). Options are dicts. Every failed call raises
-Error, a grpc.RpcError that carries code() and details() like grpc's own.
+str is strings (an int or a float alone is a one-element array). A numpy
+array is flattened and sent by its dtype: float dtypes as floats (whole
+numbers stay floats), integer and bool dtypes as ints, str as strings. With
+Client(numpy=True), ints and floats labels and the scores come back as numpy
+arrays. Options are dicts. Every failed call raises Error, a grpc.RpcError
+that carries code() and details() like grpc's own.
 
-Needs only grpcio and protobuf.
+Needs only grpcio and protobuf; numpy is used when given or asked for.
+swapwire.aio has the same client for asyncio.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import datetime
@@ -38,6 +44,12 @@ __all__ = [
     "ExampleResult", "to_value", "from_value",
 ]
 
+# What a prediction takes: str, bytes, a number, a list of numbers or str,
+# a numpy array, or a swapwire.v1.Value.
+Input = typing.Union[str, bytes, int, float, typing.Sequence[typing.Any], value_pb2.Value,
+                     typing.Any]
+Option = typing.Optional[typing.Mapping[str, typing.Any]]
+
 _MAX_MESSAGE = 64 << 20
 # The default of every method's timeout: the client's timeout.
 _DEFAULT = object()
@@ -53,16 +65,16 @@ class Error(grpc.RpcError):
     predict_stream, id is the item's id.
     """
 
-    def __init__(self, code, message, id=None):
+    def __init__(self, code: grpc.StatusCode, message: str, id: typing.Optional[str] = None) -> None:
         super().__init__("%s: %s" % (code.name, message))
         self.code_ = code
         self.message = message
         self.id = id
 
-    def code(self):
+    def code(self) -> grpc.StatusCode:
         return self.code_
 
-    def details(self):
+    def details(self) -> str:
         return self.message
 
     def __repr__(self):
@@ -87,28 +99,62 @@ def _wrap(err):
 # ---------------------------------------------------------------------------
 # Values.
 
-def to_value(x):
+def _numpy_value(x: typing.Any) -> typing.Optional[value_pb2.Value]:
+    """Returns the Value for a numpy array or scalar by its dtype, or None
+    when x is not one. numpy is not imported: an array is recognised by its
+    dtype.kind and ravel()."""
+    dtype = getattr(x, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if not isinstance(kind, str) or not callable(getattr(x, "tolist", None)):
+        return None
+    flat = x.ravel().tolist() if callable(getattr(x, "ravel", None)) else [x.tolist()]
+    v = value_pb2.Value()
+    if kind == "f":
+        v.floats.values.extend(float(e) for e in flat)
+    elif kind in "iub":
+        v.ints.values.extend(int(e) for e in flat)
+    elif kind == "U":
+        v.strings.values.extend(flat)
+    else:
+        raise TypeError("numpy dtype %s is not supported; want a float, int, bool or str dtype"
+                        % dtype)
+    return v
+
+
+def to_value(x: Input) -> value_pb2.Value:
     """Returns the swapwire.v1.Value for a Python value (a Value is returned as is).
 
-    Raises TypeError for a value no Value kind can hold.
+    A numpy array goes by its dtype (see the module documentation). Raises
+    TypeError for a value no Value kind can hold.
     """
     if isinstance(x, value_pb2.Value):
         return x
     if x is None:
         raise TypeError("input is None; want str, bytes or a list of ints, floats or str")
+    v = _numpy_value(x)
+    if v is not None:
+        return v
     return value_from_label(x)
 
 
-def from_value(v):
-    """Returns the Python value a swapwire.v1.Value holds; None when it holds nothing."""
+def from_value(v: value_pb2.Value, numpy: typing.Any = None) -> typing.Any:
+    """Returns the Python value a swapwire.v1.Value holds; None when it holds nothing.
+
+    With numpy (the numpy module), ints and floats come back as int64 and
+    float64 arrays.
+    """
     kind = v.WhichOneof("kind")
     if kind == "text":
         return v.text
     if kind == "data":
         return bytes(v.data)
     if kind == "ints":
+        if numpy is not None:
+            return numpy.array(v.ints.values, dtype=numpy.int64)
         return list(v.ints.values)
     if kind == "floats":
+        if numpy is not None:
+            return numpy.array(v.floats.values, dtype=numpy.float64)
         return list(v.floats.values)
     if kind == "strings":
         return list(v.strings.values)
@@ -129,21 +175,33 @@ class PredictResult:
     model: str
     version: int
     label: typing.Any
-    scores: typing.List[float]
+    scores: typing.Any  # a list of float, or a float64 array with numpy=True
     option: typing.Dict[str, typing.Any]
     id: str = ""
 
     @property
-    def score(self):
+    def score(self) -> typing.Optional[float]:
         """The first score, or None when there are none."""
-        return self.scores[0] if self.scores else None
+        return float(self.scores[0]) if len(self.scores) else None
 
 
-def _predict_result(resp, id=""):
+def _predict_result(resp, id="", numpy=None):
     return PredictResult(
-        model=resp.model, version=resp.version, label=from_value(resp.output),
-        scores=list(resp.scores), option=option_from_struct(resp.option, resp.HasField("option")),
+        model=resp.model, version=resp.version, label=from_value(resp.output, numpy),
+        scores=(numpy.array(resp.scores, dtype=numpy.float64) if numpy is not None
+                else list(resp.scores)),
+        option=option_from_struct(resp.option, resp.HasField("option")),
         id=id)
+
+
+def _import_numpy(want: bool) -> typing.Any:
+    if not want:
+        return None
+    try:
+        import numpy
+    except ImportError as e:
+        raise ImportError("Client(numpy=True) needs numpy (Debian: python3-numpy)") from e
+    return numpy
 
 
 @dataclasses.dataclass
@@ -390,10 +448,17 @@ class Client:
     default deadline in seconds of each call; every method takes timeout= to
     override it (None for no deadline). credentials, a
     grpc.ChannelCredentials, makes a TLS channel; options are extra channel
-    options. Use it as a context manager or call close().
+    options. numpy=True returns ints and floats labels and the scores as
+    numpy arrays (and needs numpy). Use it as a context manager or call
+    close().
     """
 
-    def __init__(self, addr, token=None, timeout=30, credentials=None, options=None):
+    def __init__(self, addr: str, token: typing.Optional[str] = None,
+                 timeout: typing.Optional[float] = 30,
+                 credentials: typing.Optional[grpc.ChannelCredentials] = None,
+                 options: typing.Optional[typing.Sequence[typing.Tuple[str, typing.Any]]] = None,
+                 numpy: bool = False) -> None:
+        self._numpy = _import_numpy(numpy)
         opts = [("grpc.max_receive_message_length", _MAX_MESSAGE),
                 ("grpc.max_send_message_length", _MAX_MESSAGE)]
         opts.extend(options or [])
@@ -407,17 +472,17 @@ class Client:
         self._predict = prediction_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = model_pb2_grpc.ModelServiceStub(self._channel)
 
-    def __enter__(self):
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: typing.Any) -> None:
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         self._channel.close()
 
     @property
-    def channel(self):
+    def channel(self) -> grpc.Channel:
         """The underlying grpc.Channel, for other services on the same port."""
         return self._channel
 
@@ -438,17 +503,20 @@ class Client:
         _struct(option, req.option)
         return req
 
-    def predict(self, input, model="", version=0, label="", option=None, timeout=_DEFAULT):
+    def predict(self, input: Input, model: str = "", version: int = 0, label: str = "",
+                option: Option = None, timeout: typing.Any = _DEFAULT) -> PredictResult:
         """Runs one input through a model and returns a PredictResult.
 
         model "" is the server's default model; version 0 the serving
         version; label a version label such as "canary".
         """
         req = self._request(input, model, version, label, option)
-        return _predict_result(self._call(self._predict.Predict, req, timeout))
+        return _predict_result(self._call(self._predict.Predict, req, timeout), numpy=self._numpy)
 
-    def predict_stream(self, items, model="", version=0, label="", option=None,
-                       return_errors=False, timeout=_DEFAULT):
+    def predict_stream(self, items: typing.Iterable[typing.Any], model: str = "",
+                       version: int = 0, label: str = "", option: Option = None,
+                       return_errors: bool = False, timeout: typing.Any = _DEFAULT
+                       ) -> typing.Iterator[typing.Union[PredictResult, Error]]:
         """Runs many inputs over one PredictStream and yields a PredictResult each, in order.
 
         An item is an input, or a dict with "input" and any of "model",
@@ -494,7 +562,7 @@ class Client:
                         raise err
                     yield err
                 else:
-                    yield _predict_result(resp.response, resp.id)
+                    yield _predict_result(resp.response, resp.id, self._numpy)
             if bad:
                 raise bad[0]
         except grpc.RpcError as e:
@@ -506,7 +574,7 @@ class Client:
         finally:
             call.cancel()
 
-    def service_info(self, timeout=_DEFAULT):
+    def service_info(self, timeout: typing.Any = _DEFAULT) -> ServiceInfo:
         """Returns the server's ServiceInfo."""
         r = self._call(self._predict.ServiceInfo, prediction_pb2.ServiceInfoRequest(), timeout)
         return ServiceInfo(
@@ -515,7 +583,7 @@ class Client:
             models=[ModelSummary(m.name, m.serving_version, list(m.loaded_versions),
                                  dict(m.labels)) for m in r.models])
 
-    def health(self, service="", timeout=_DEFAULT):
+    def health(self, service: str = "", timeout: typing.Any = _DEFAULT) -> str:
         """Asks grpc.health.v1.Health/Check and returns the status name.
 
         service "" is the whole server; a model name is that model. Returns
@@ -529,20 +597,22 @@ class Client:
 
     # -- administration -----------------------------------------------------
 
-    def models(self, model="", timeout=_DEFAULT):
+    def models(self, model: str = "", timeout: typing.Any = _DEFAULT) -> typing.List[ModelStatus]:
         """Returns a list of ModelStatus, sorted by name (only model's when given)."""
         r = self._call(self._models.ListModels, model_pb2.ListModelsRequest(model=model), timeout)
         return [_model_status(m) for m in r.models]
 
-    def model(self, model, timeout=_DEFAULT):
+    def model(self, model: str, timeout: typing.Any = _DEFAULT) -> ModelStatus:
         """Returns one model's ModelStatus."""
         found = self.models(model, timeout=timeout)
         if not found:
             raise Error(grpc.StatusCode.NOT_FOUND, "model %r is not served here" % model)
         return found[0]
 
-    def upload(self, model, path, version=0, chunk_size=1 << 20, progress=None,
-               timeout=_DEFAULT):
+    def upload(self, model: str, path: typing.Union[str, os.PathLike], version: int = 0,
+               chunk_size: int = 1 << 20,
+               progress: typing.Optional[typing.Callable[[int, int], None]] = None,
+               timeout: typing.Any = _DEFAULT) -> UploadResult:
         """Publishes a directory (its contents) or a single file as a new model version.
 
         It builds a tar archive (in memory, or in a temp file when large),
@@ -587,7 +657,8 @@ class Client:
         return UploadResult(model=r.model, version=r.version, sha256=r.sha256, size=r.size,
                             files=r.files)
 
-    def switch(self, model, version=None, timeout=_DEFAULT):
+    def switch(self, model: str, version: typing.Optional[int] = None,
+               timeout: typing.Any = _DEFAULT) -> ModelStatus:
         """Pins model to version, or with None (or 0) makes it follow the latest.
 
         Returns the model's ModelStatus after the change was written.
@@ -596,14 +667,16 @@ class Client:
                        model_pb2.SwitchModelRequest(model=model, version=version or 0), timeout)
         return _model_status(r.status)
 
-    def set_label(self, model, label, version, timeout=_DEFAULT):
+    def set_label(self, model: str, label: str, version: typing.Optional[int],
+                  timeout: typing.Any = _DEFAULT) -> ModelStatus:
         """Points label at version; None or 0 removes it. Returns the ModelStatus."""
         r = self._call(self._models.SetLabel,
                        model_pb2.SetLabelRequest(model=model, label=label, version=version or 0),
                        timeout)
         return _model_status(r.status)
 
-    def split(self, model, weights, timeout=_DEFAULT):
+    def split(self, model: str, weights: typing.Optional[typing.Mapping[int, int]],
+              timeout: typing.Any = _DEFAULT) -> ModelStatus:
         """Shares the traffic that names no version among versions by weight,
         such as {3: 90, 4: 10}; an empty dict or None removes the split.
         Returns the ModelStatus."""
@@ -612,17 +685,18 @@ class Client:
                        model_pb2.SplitTrafficRequest(model=model, weights=pairs), timeout)
         return _model_status(r.status)
 
-    def rollback(self, model, timeout=_DEFAULT):
+    def rollback(self, model: str, timeout: typing.Any = _DEFAULT) -> RollbackResult:
         """Pins model to the good version that served before. Returns a RollbackResult."""
         r = self._call(self._models.Rollback, model_pb2.RollbackRequest(model=model), timeout)
         return RollbackResult(from_version=r.from_version, to_version=r.to_version)
 
-    def delete_version(self, model, version, timeout=_DEFAULT):
+    def delete_version(self, model: str, version: int, timeout: typing.Any = _DEFAULT) -> None:
         """Removes a version from the store (not the serving one)."""
         self._call(self._models.DeleteVersion,
                    model_pb2.DeleteVersionRequest(model=model, version=version), timeout)
 
-    def evaluate(self, model, examples, version=0, details=False, timeout=_DEFAULT):
+    def evaluate(self, model: str, examples: typing.Iterable[typing.Any], version: int = 0,
+                 details: bool = False, timeout: typing.Any = _DEFAULT) -> Evaluation:
         """Streams labelled examples through a model version and returns an Evaluation.
 
         An example is (input, label), (input, label, option) or a dict with

@@ -95,6 +95,7 @@ class LifecycleTest(WorkerCase):
         self.assertFalse(info.batch)
         self.assertEqual(list(info.input_kinds), ["text", "data", "ints", "floats", "strings"])
         self.assertRegex(info.runtime, r"^python 3\.\d+\.\d+")
+        self.assertFalse(info.HasField("signature"))  # EchoModel declares none
 
     def test_3_not_serving_before_load(self):
         details = self.assert_code(grpc.StatusCode.FAILED_PRECONDITION,
@@ -219,6 +220,12 @@ class BatchTest(WorkerCase):
     def test_batch(self):
         info = self.stub.Info(worker_pb2.InfoRequest(), timeout=10)
         self.assertTrue(info.batch)
+        sig = info.signature
+        self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in sig.inputs],
+                         [("text", "BYTES", [-1])])
+        self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in sig.outputs],
+                         [("label", "BYTES", [1])])
+        self.assertEqual(sig.max_batch_size, 8)
         self.load()
         items = [request(text("ab")), request(text("fail")), request(None),
                  request(text("internal")), request(text("xyz"))]

@@ -60,6 +60,10 @@ class EchoModel:
 class BatchModel(EchoModel):
     """Adds predict_batch: an input "fail" fails its item; "explode" fails the call."""
 
+    signature = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
+                 "outputs": [{"name": "label", "datatype": "BYTES", "shape": [1]}],
+                 "max_batch_size": 8}
+
     def predict_batch(self, inputs, options):
         if "explode" in inputs:
             raise RuntimeError("whole batch failed")

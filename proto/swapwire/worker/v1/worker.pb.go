@@ -380,7 +380,11 @@ type InfoResponse struct {
 	// cannot answers FAILED_PRECONDITION to a Load of a second version.
 	MultiVersion bool `protobuf:"varint,6,opt,name=multi_version,json=multiVersion,proto3" json:"multi_version,omitempty"`
 	// The versions it holds now.
-	Versions      []string `protobuf:"bytes,7,rep,name=versions,proto3" json:"versions,omitempty"`
+	Versions []string `protobuf:"bytes,7,rep,name=versions,proto3" json:"versions,omitempty"`
+	// The model's declared inputs and outputs, for protocols that publish
+	// them (Open Inference Protocol metadata and config); unset when the
+	// model declares none.
+	Signature     *Signature `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -464,6 +468,145 @@ func (x *InfoResponse) GetVersions() []string {
 	return nil
 }
 
+func (x *InfoResponse) GetSignature() *Signature {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// TensorSpec describes one named input or output of a model.
+type TensorSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tensor's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Its element type as the Open Inference Protocol names it: BOOL, UINT8,
+	// UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64,
+	// BYTES.
+	Datatype string `protobuf:"bytes,2,opt,name=datatype,proto3" json:"datatype,omitempty"`
+	// Its shape without the batch dimension; -1 for a variable dimension.
+	Shape         []int64 `protobuf:"varint,3,rep,packed,name=shape,proto3" json:"shape,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TensorSpec) Reset() {
+	*x = TensorSpec{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TensorSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TensorSpec) ProtoMessage() {}
+
+func (x *TensorSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TensorSpec.ProtoReflect.Descriptor instead.
+func (*TensorSpec) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TensorSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TensorSpec) GetDatatype() string {
+	if x != nil {
+		return x.Datatype
+	}
+	return ""
+}
+
+func (x *TensorSpec) GetShape() []int64 {
+	if x != nil {
+		return x.Shape
+	}
+	return nil
+}
+
+// Signature describes a model's inputs and outputs.
+type Signature struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The inputs, in order.
+	Inputs []*TensorSpec `protobuf:"bytes,1,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// The outputs; the names "label" and "scores" are the prediction's label
+	// and scores.
+	Outputs []*TensorSpec `protobuf:"bytes,2,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// The largest batch one request may carry as a leading dimension of every
+	// input; 0 when inputs have no batch dimension.
+	MaxBatchSize  int32 `protobuf:"varint,3,opt,name=max_batch_size,json=maxBatchSize,proto3" json:"max_batch_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signature) Reset() {
+	*x = Signature{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signature) ProtoMessage() {}
+
+func (x *Signature) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signature.ProtoReflect.Descriptor instead.
+func (*Signature) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Signature) GetInputs() []*TensorSpec {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *Signature) GetOutputs() []*TensorSpec {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+func (x *Signature) GetMaxBatchSize() int32 {
+	if x != nil {
+		return x.MaxBatchSize
+	}
+	return 0
+}
+
 // LoadRequest loads a model version.
 type LoadRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -480,7 +623,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +635,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +648,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LoadRequest) GetDir() string {
@@ -531,7 +674,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +686,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +699,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
 // UnloadRequest drops a version the worker holds.
@@ -570,7 +713,7 @@ type UnloadRequest struct {
 
 func (x *UnloadRequest) Reset() {
 	*x = UnloadRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +725,7 @@ func (x *UnloadRequest) String() string {
 func (*UnloadRequest) ProtoMessage() {}
 
 func (x *UnloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +738,7 @@ func (x *UnloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadRequest.ProtoReflect.Descriptor instead.
 func (*UnloadRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UnloadRequest) GetVersion() string {
@@ -614,7 +757,7 @@ type UnloadResponse struct {
 
 func (x *UnloadResponse) Reset() {
 	*x = UnloadResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +769,7 @@ func (x *UnloadResponse) String() string {
 func (*UnloadResponse) ProtoMessage() {}
 
 func (x *UnloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +782,7 @@ func (x *UnloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadResponse.ProtoReflect.Descriptor instead.
 func (*UnloadResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 // PredictRequest is one input.
@@ -657,7 +800,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +812,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +825,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PredictRequest) GetInput() *v1.Value {
@@ -721,7 +864,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +876,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +889,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PredictResponse) GetOutput() *v1.Value {
@@ -783,7 +926,7 @@ type PredictBatchRequest struct {
 
 func (x *PredictBatchRequest) Reset() {
 	*x = PredictBatchRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +938,7 @@ func (x *PredictBatchRequest) String() string {
 func (*PredictBatchRequest) ProtoMessage() {}
 
 func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +951,7 @@ func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchRequest.ProtoReflect.Descriptor instead.
 func (*PredictBatchRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PredictBatchRequest) GetItems() []*PredictRequest {
@@ -836,7 +979,7 @@ type PredictBatchResponse struct {
 
 func (x *PredictBatchResponse) Reset() {
 	*x = PredictBatchResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +991,7 @@ func (x *PredictBatchResponse) String() string {
 func (*PredictBatchResponse) ProtoMessage() {}
 
 func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +1004,7 @@ func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchResponse.ProtoReflect.Descriptor instead.
 func (*PredictBatchResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PredictBatchResponse) GetResults() []*BatchResult {
@@ -884,7 +1027,7 @@ type BatchResult struct {
 
 func (x *BatchResult) Reset() {
 	*x = BatchResult{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1039,7 @@ func (x *BatchResult) String() string {
 func (*BatchResult) ProtoMessage() {}
 
 func (x *BatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1052,7 @@ func (x *BatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
 func (*BatchResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BatchResult) GetResponse() *PredictResponse {
@@ -948,7 +1091,7 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\apredict\x18\x06 \x01(\v2#.swapwire.worker.v1.PredictResponseH\x00R\apredict\x12O\n" +
 	"\rpredict_batch\x18\a \x01(\v2(.swapwire.worker.v1.PredictBatchResponseH\x00R\fpredictBatchB\x06\n" +
 	"\x04kind\"\r\n" +
-	"\vInfoRequest\"\xdd\x01\n" +
+	"\vInfoRequest\"\x9a\x02\n" +
 	"\fInfoResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\x05R\x0fprotocolVersion\x12\x1f\n" +
@@ -957,7 +1100,17 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\x05batch\x18\x04 \x01(\bR\x05batch\x12\x18\n" +
 	"\aruntime\x18\x05 \x01(\tR\aruntime\x12#\n" +
 	"\rmulti_version\x18\x06 \x01(\bR\fmultiVersion\x12\x1a\n" +
-	"\bversions\x18\a \x03(\tR\bversions\"9\n" +
+	"\bversions\x18\a \x03(\tR\bversions\x12;\n" +
+	"\tsignature\x18\b \x01(\v2\x1d.swapwire.worker.v1.SignatureR\tsignature\"R\n" +
+	"\n" +
+	"TensorSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bdatatype\x18\x02 \x01(\tR\bdatatype\x12\x14\n" +
+	"\x05shape\x18\x03 \x03(\x03R\x05shape\"\xa3\x01\n" +
+	"\tSignature\x126\n" +
+	"\x06inputs\x18\x01 \x03(\v2\x1e.swapwire.worker.v1.TensorSpecR\x06inputs\x128\n" +
+	"\aoutputs\x18\x02 \x03(\v2\x1e.swapwire.worker.v1.TensorSpecR\aoutputs\x12$\n" +
+	"\x0emax_batch_size\x18\x03 \x01(\x05R\fmaxBatchSize\"9\n" +
 	"\vLoadRequest\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"\x0e\n" +
@@ -994,50 +1147,55 @@ func file_swapwire_worker_v1_worker_proto_rawDescGZIP() []byte {
 	return file_swapwire_worker_v1_worker_proto_rawDescData
 }
 
-var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_swapwire_worker_v1_worker_proto_goTypes = []any{
 	(*Call)(nil),                 // 0: swapwire.worker.v1.Call
 	(*Reply)(nil),                // 1: swapwire.worker.v1.Reply
 	(*InfoRequest)(nil),          // 2: swapwire.worker.v1.InfoRequest
 	(*InfoResponse)(nil),         // 3: swapwire.worker.v1.InfoResponse
-	(*LoadRequest)(nil),          // 4: swapwire.worker.v1.LoadRequest
-	(*LoadResponse)(nil),         // 5: swapwire.worker.v1.LoadResponse
-	(*UnloadRequest)(nil),        // 6: swapwire.worker.v1.UnloadRequest
-	(*UnloadResponse)(nil),       // 7: swapwire.worker.v1.UnloadResponse
-	(*PredictRequest)(nil),       // 8: swapwire.worker.v1.PredictRequest
-	(*PredictResponse)(nil),      // 9: swapwire.worker.v1.PredictResponse
-	(*PredictBatchRequest)(nil),  // 10: swapwire.worker.v1.PredictBatchRequest
-	(*PredictBatchResponse)(nil), // 11: swapwire.worker.v1.PredictBatchResponse
-	(*BatchResult)(nil),          // 12: swapwire.worker.v1.BatchResult
-	(*v1.Error)(nil),             // 13: swapwire.v1.Error
-	(*v1.Value)(nil),             // 14: swapwire.v1.Value
-	(*structpb.Struct)(nil),      // 15: google.protobuf.Struct
+	(*TensorSpec)(nil),           // 4: swapwire.worker.v1.TensorSpec
+	(*Signature)(nil),            // 5: swapwire.worker.v1.Signature
+	(*LoadRequest)(nil),          // 6: swapwire.worker.v1.LoadRequest
+	(*LoadResponse)(nil),         // 7: swapwire.worker.v1.LoadResponse
+	(*UnloadRequest)(nil),        // 8: swapwire.worker.v1.UnloadRequest
+	(*UnloadResponse)(nil),       // 9: swapwire.worker.v1.UnloadResponse
+	(*PredictRequest)(nil),       // 10: swapwire.worker.v1.PredictRequest
+	(*PredictResponse)(nil),      // 11: swapwire.worker.v1.PredictResponse
+	(*PredictBatchRequest)(nil),  // 12: swapwire.worker.v1.PredictBatchRequest
+	(*PredictBatchResponse)(nil), // 13: swapwire.worker.v1.PredictBatchResponse
+	(*BatchResult)(nil),          // 14: swapwire.worker.v1.BatchResult
+	(*v1.Error)(nil),             // 15: swapwire.v1.Error
+	(*v1.Value)(nil),             // 16: swapwire.v1.Value
+	(*structpb.Struct)(nil),      // 17: google.protobuf.Struct
 }
 var file_swapwire_worker_v1_worker_proto_depIdxs = []int32{
 	2,  // 0: swapwire.worker.v1.Call.info:type_name -> swapwire.worker.v1.InfoRequest
-	4,  // 1: swapwire.worker.v1.Call.load:type_name -> swapwire.worker.v1.LoadRequest
-	6,  // 2: swapwire.worker.v1.Call.unload:type_name -> swapwire.worker.v1.UnloadRequest
-	8,  // 3: swapwire.worker.v1.Call.predict:type_name -> swapwire.worker.v1.PredictRequest
-	10, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
-	13, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
+	6,  // 1: swapwire.worker.v1.Call.load:type_name -> swapwire.worker.v1.LoadRequest
+	8,  // 2: swapwire.worker.v1.Call.unload:type_name -> swapwire.worker.v1.UnloadRequest
+	10, // 3: swapwire.worker.v1.Call.predict:type_name -> swapwire.worker.v1.PredictRequest
+	12, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
+	15, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
 	3,  // 6: swapwire.worker.v1.Reply.info:type_name -> swapwire.worker.v1.InfoResponse
-	5,  // 7: swapwire.worker.v1.Reply.load:type_name -> swapwire.worker.v1.LoadResponse
-	7,  // 8: swapwire.worker.v1.Reply.unload:type_name -> swapwire.worker.v1.UnloadResponse
-	9,  // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
-	11, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
-	14, // 11: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
-	15, // 12: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
-	14, // 13: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
-	15, // 14: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
-	8,  // 15: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
-	12, // 16: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
-	9,  // 17: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
-	13, // 18: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 7: swapwire.worker.v1.Reply.load:type_name -> swapwire.worker.v1.LoadResponse
+	9,  // 8: swapwire.worker.v1.Reply.unload:type_name -> swapwire.worker.v1.UnloadResponse
+	11, // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
+	13, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
+	5,  // 11: swapwire.worker.v1.InfoResponse.signature:type_name -> swapwire.worker.v1.Signature
+	4,  // 12: swapwire.worker.v1.Signature.inputs:type_name -> swapwire.worker.v1.TensorSpec
+	4,  // 13: swapwire.worker.v1.Signature.outputs:type_name -> swapwire.worker.v1.TensorSpec
+	16, // 14: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
+	17, // 15: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
+	16, // 16: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
+	17, // 17: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
+	10, // 18: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
+	14, // 19: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
+	11, // 20: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
+	15, // 21: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_worker_v1_worker_proto_init() }
@@ -1065,7 +1223,7 @@ func file_swapwire_worker_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_worker_v1_worker_proto_rawDesc), len(file_swapwire_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

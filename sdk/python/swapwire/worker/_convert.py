@@ -243,3 +243,27 @@ def response_from_result(result):
     response = worker_pb2.PredictResponse()
     fill_response(response, result)
     return response
+
+
+def signature_message(sig):
+    """Returns the worker_pb2.Signature for a model's optional `signature`
+    attribute, or None when it has none.
+
+    sig is a dict: {"inputs": [{"name", "datatype", "shape"}, ...],
+    "outputs": [...], "max_batch_size": 0}. datatype is an Open Inference
+    Protocol name (FP32, INT64, BYTES, ...); shape leaves out the batch
+    dimension, -1 marks any size; outputs named "label" and "scores" are the
+    result's. It raises TypeError for anything else, when the worker starts.
+    """
+    if sig is None:
+        return None
+    if not isinstance(sig, dict) or set(sig) - {"inputs", "outputs", "max_batch_size"}:
+        raise TypeError("signature must be a dict with inputs, outputs and max_batch_size")
+    msg = worker_pb2.Signature(max_batch_size=int(sig.get("max_batch_size") or 0))
+    for field in ("inputs", "outputs"):
+        for spec in sig.get(field) or []:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise TypeError("signature %s: each must be a dict with a name" % field)
+            getattr(msg, field).add(name=spec["name"], datatype=str(spec.get("datatype", "")),
+                                    shape=[int(d) for d in spec.get("shape", [])])
+    return msg

@@ -114,6 +114,7 @@ class _Models:
         self._instance = template
         self.batch = callable(getattr(probe, "predict_batch", None))
         self.input_kinds = list(getattr(probe, "input_kinds", None) or [])
+        self.signature = _convert.signature_message(getattr(probe, "signature", None))
         self.held = {}  # version -> model instance
 
     def info(self):
@@ -125,6 +126,7 @@ class _Models:
             runtime="python " + platform.python_version(),
             multi_version=self._factory is not None,
             versions=sorted(self.held),
+            signature=self.signature,
         )
 
     def load(self, request):
