@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math"
 	"math/big"
 	"net"
 	"net/http"
@@ -162,6 +163,34 @@ func TestRESTInferAnswersAsGRPC(t *testing.T) {
 
 // grpcAsJSON writes a gRPC response in the KServe JSON form, by hand (not
 // with the package under test), for the fields the echo model fills.
+// rawElements decodes one raw output the way Triton's clients do.
+func rawElements(t *testing.T, datatype string, raw []byte) []any {
+	t.Helper()
+	var data []any
+	switch datatype {
+	case "INT64":
+		for ; len(raw) >= 8; raw = raw[8:] {
+			data = append(data, int64(binary.LittleEndian.Uint64(raw)))
+		}
+	case "FP64":
+		for ; len(raw) >= 8; raw = raw[8:] {
+			data = append(data, math.Float64frombits(binary.LittleEndian.Uint64(raw)))
+		}
+	case "BYTES":
+		for len(raw) >= 4 {
+			n := binary.LittleEndian.Uint32(raw)
+			data = append(data, string(raw[4:4+n]))
+			raw = raw[4+n:]
+		}
+	default:
+		t.Fatalf("datatype %s not covered by this test", datatype)
+	}
+	if len(raw) != 0 {
+		t.Fatalf("%d bytes left over decoding a raw %s output", len(raw), datatype)
+	}
+	return data
+}
+
 func grpcAsJSON(t *testing.T, r *inferencepb.ModelInferResponse) []byte {
 	t.Helper()
 	type out struct {
@@ -187,18 +216,13 @@ func grpcAsJSON(t *testing.T, r *inferencepb.ModelInferResponse) []byte {
 		m["id"] = r.GetId()
 	}
 	var outs []out
-	for _, o := range r.GetOutputs() {
-		var data []any
-		c := o.GetContents()
-		for _, v := range c.GetInt64Contents() {
-			data = append(data, v)
+	for i, o := range r.GetOutputs() {
+		// The server answers as Triton does, in raw_output_contents:
+		// little-endian elements, BYTES as 4-byte lengths and bytes.
+		if i >= len(r.GetRawOutputContents()) {
+			t.Fatalf("output %s has no raw contents", o.GetName())
 		}
-		for _, v := range c.GetFp64Contents() {
-			data = append(data, v)
-		}
-		for _, v := range c.GetBytesContents() {
-			data = append(data, string(v))
-		}
+		data := rawElements(t, o.GetDatatype(), r.GetRawOutputContents()[i])
 		if len(o.GetParameters()) > 0 {
 			t.Fatalf("output parameters not covered by this test: %v", o)
 		}
@@ -226,7 +250,7 @@ func TestRESTHealthAndMetadata(t *testing.T) {
 		{"/v2/models/echo/versions/1/ready", 200, `{"ready":true}`},
 		{"/v2/models/echo/versions/2/ready", 400, `{"ready":false}`},
 		{"/v2/models/nope/ready", 400, `{"ready":false}`},
-		{"/v2/models/echo", 200, `{"inputs":[{"name":"input","datatype":"BYTES","shape":[-1]}],"name":"echo","outputs":[{"name":"label","datatype":"BYTES","shape":[-1]},{"name":"scores","datatype":"FP64","shape":[-1]}],"platform":"swapwire","versions":["1"]}`},
+		{"/v2/models/echo", 200, `{"inputs":[{"name":"input","datatype":"","shape":[-1]}],"name":"echo","outputs":[{"name":"label","datatype":"","shape":[-1]},{"name":"scores","datatype":"FP64","shape":[-1]}],"platform":"swapwire","versions":["1"]}`},
 		{"/v2/models/nope", 404, ""},
 		{"/v2", 200, `{"extensions":["model_repository","parameters"],"name":"swapwire","version":"` + serving.Version + `"}`},
 	} {
