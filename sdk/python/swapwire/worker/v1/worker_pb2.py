@@ -22,7 +22,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='swapwire/worker/v1/worker.proto',
   package='swapwire.worker.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\x93\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"m\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"Y\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
+  serialized_pb=_b('\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\x93\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"\x82\x01\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x13\n\x0btraceparent\x18\x04 \x01(\t\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"n\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0btraceparent\x18\x03 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,swapwire_dot_v1_dot_prediction__pb2.DESCRIPTOR,swapwire_dot_v1_dot_value__pb2.DESCRIPTOR,])
 
@@ -416,6 +416,13 @@ _PREDICTREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='swapwire.worker.v1.PredictRequest.traceparent', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -428,8 +435,8 @@ _PREDICTREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1061,
-  serialized_end=1170,
+  serialized_start=1062,
+  serialized_end=1192,
 )
 
 
@@ -473,8 +480,8 @@ _PREDICTRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1172,
-  serialized_end=1282,
+  serialized_start=1194,
+  serialized_end=1304,
 )
 
 
@@ -499,6 +506,13 @@ _PREDICTBATCHREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='swapwire.worker.v1.PredictBatchRequest.traceparent', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -511,8 +525,8 @@ _PREDICTBATCHREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1284,
-  serialized_end=1373,
+  serialized_start=1306,
+  serialized_end=1416,
 )
 
 
@@ -542,8 +556,8 @@ _PREDICTBATCHRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1375,
-  serialized_end=1447,
+  serialized_start=1418,
+  serialized_end=1490,
 )
 
 
@@ -580,8 +594,8 @@ _BATCHRESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1449,
-  serialized_end=1552,
+  serialized_start=1492,
+  serialized_end=1595,
 )
 
 _CALL.fields_by_name['info'].message_type = _INFOREQUEST
