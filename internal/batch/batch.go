@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 
 	"github.com/swapwire/swapwire/predict"
@@ -43,7 +45,21 @@ type Config struct {
 	Metrics *Metrics
 	// Model and Version label this Batcher's metrics.
 	Model, Version string
+	// Tracer, when not nil, records each request's wait for its batch as a
+	// span (SpanWait) under the request's span, and sets AttrBatchSize and
+	// AttrQueueTime on the request's span. Nil costs nothing per request.
+	Tracer trace.Tracer
 }
+
+// SpanWait is the name of the span of a request's wait for its batch.
+const SpanWait = "swapwire.batch.wait"
+
+// The attributes set on a request's span when tracing: the size of the
+// batch it ran in and the seconds it waited in the queue.
+const (
+	AttrBatchSize = "swapwire.batch.size"
+	AttrQueueTime = "swapwire.queue.seconds"
+)
 
 // numKinds is the number of predict.Kind values, KindNone included.
 const numKinds = int(predict.KindStrings) + 1
@@ -58,6 +74,7 @@ type Batcher struct {
 	slots    int
 	maxQueue int
 	obs      observers
+	tracer   trace.Tracer
 
 	mu      sync.Mutex
 	queues  [numKinds][]*call // FIFO per input kind
@@ -79,6 +96,7 @@ func New(bp predict.BatchPredictor, cfg Config) *Batcher {
 		slots:    cfg.Slots,
 		maxQueue: cfg.MaxQueue,
 		drained:  make(chan struct{}),
+		tracer:   cfg.Tracer,
 	}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatchSize
@@ -107,6 +125,8 @@ type call struct {
 	req   predict.Request
 	enq   time.Time
 	state callState
+	taken time.Time    // when its batch was taken
+	size  int          // the size of its batch
 	fl    *flight      // set when the call's batch is taken; nil in a batch of one
 	done  chan outcome // buffered; receives exactly one outcome unless gone
 }
@@ -158,6 +178,10 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 		// Idle: nothing of this kind to wait for, and a slot to run on.
 		b.busy++
 		b.mu.Unlock()
+		if b.tracer != nil {
+			now := time.Now()
+			b.traceWait(ctx, now, now, 1)
+		}
 		return b.runAlone(ctx, predict.Request{Input: in, Option: opt})
 	}
 	if b.queued >= b.maxQueue {
@@ -173,6 +197,9 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 
 	select {
 	case o := <-c.done:
+		if b.tracer != nil {
+			b.traceWait(ctx, c.enq, c.taken, c.size)
+		}
 		return o.res, o.err
 	case <-ctx.Done():
 	}
@@ -196,6 +223,17 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 	}
 	b.mu.Unlock()
 	return predict.Result{}, ctx.Err()
+}
+
+// traceWait records a request's wait for its batch, from start to end, as
+// a span under the request's span, and the batch's size and the wait on
+// the request's span.
+func (b *Batcher) traceWait(ctx context.Context, start, end time.Time, size int) {
+	wait := end.Sub(start).Seconds()
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int(AttrBatchSize, size), attribute.Float64(AttrQueueTime, wait))
+	_, span := b.tracer.Start(ctx, SpanWait, trace.WithTimestamp(start),
+		trace.WithAttributes(attribute.Int(AttrBatchSize, size), attribute.Float64(AttrQueueTime, wait)))
+	span.End(trace.WithTimestamp(end))
 }
 
 // runAlone runs one request that found the Batcher idle, in the caller's
@@ -302,8 +340,12 @@ func (b *Batcher) takeLocked(now time.Time) ([]*call, bool) {
 			continue
 		}
 		c.state = stateRunning
+		c.taken = now
 		b.obs.queued(now.Sub(c.enq))
 		batch = append(batch, c)
+	}
+	for _, c := range batch {
+		c.size = len(batch)
 	}
 	n := copy(q, q[i:])
 	clear(q[n:])
