@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/swapwire/swapwire/modelstore"
 )
@@ -25,7 +26,9 @@ import (
 // [ParseIdentities], and $SWAPWIRE_ADMIN_TOKEN is the token of an
 // identity "env" with RoleAdmin; Run removes the token from the
 // environment so that child processes never inherit it. Without any
-// identity, admin calls are refused (see [WithIdentities]).
+// identity, admin calls are refused (see [WithIdentities]). Unless
+// [WithTracerProvider] is given, Run traces as the OTEL_* environment
+// variables say (see [TracingFromEnv]) and flushes the spans on return.
 //
 //	func main() {
 //		store, err := modelstore.NewLocal("models")
@@ -52,6 +55,23 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 		return err
 	}
 	opts = append(opts, WithIdentities(ids...))
+	if cfg.tracerProvider == nil {
+		tp, err := TracingFromEnv(ctx)
+		if err != nil {
+			return err
+		}
+		if tp != nil {
+			opts = append(opts, WithTracerProvider(tp))
+			log.Info("tracing on: exporting spans over OTLP/gRPC (OTEL_* environment)")
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := tp.Shutdown(sctx); err != nil {
+					log.Warn("flushing spans failed", "error", err)
+				}
+			}()
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -84,7 +104,7 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout", cfg.shutdownAfter.Seconds())
+		log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout_seconds", cfg.shutdownAfter.Seconds())
 	case serveErr = <-served:
 		log.Error("serve failed; shutting down", "error", serveErr)
 	}

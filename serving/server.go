@@ -2,8 +2,6 @@ package serving
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -46,6 +45,7 @@ type Server struct {
 	grpc     *grpc.Server
 	gatherer prometheus.Gatherer
 	grpcMet  *grpcprom.ServerMetrics
+	tracer   trace.Tracer // nil when not tracing
 
 	healthMu sync.Mutex // serializes updateHealth
 
@@ -75,6 +75,8 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		return nil, err
 	}
 	s := &Server{cfg: cfg, health: health.NewServer()}
+	traceOpts, tracer := tracingOptions(cfg.tracerProvider)
+	s.tracer = tracer
 	reg := cfg.registerer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -100,6 +102,8 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		RequestLogRate: cfg.requestLogRate,
 		MaxUploads:     cfg.uploads.MaxConcurrent,
 		OnChange:       s.updateHealth,
+		Tracer:         tracer,
+		RequestID:      s.requestID,
 	})
 	if err != nil {
 		return nil, err
@@ -113,9 +117,7 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
+		id := s.requestID(ctx)
 		s.cfg.logger.Error("panic in handler", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error (request id %s)", id)
 	})
@@ -125,9 +127,10 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		grpc.MaxConcurrentStreams(cfg.maxStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.keepaliveMin, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.maxConnAge, MaxConnectionAgeGrace: cfg.maxConnGrace}),
-		grpc.ChainUnaryInterceptor(s.defaultDeadline, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
-		grpc.ChainStreamInterceptor(s.streams.intercept, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
+		grpc.ChainUnaryInterceptor(s.defaultDeadline, s.requestIDUnary, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
+		grpc.ChainStreamInterceptor(s.streams.intercept, s.requestIDStream, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
 	}
+	gopts = append(gopts, traceOpts...)
 	s.grpc = grpc.NewServer(append(gopts, cfg.grpcOpts...)...)
 	Register(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
