@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,7 +136,7 @@ func (p *Pool) Load(ctx context.Context, dir string) error {
 		return fmt.Errorf("sidecar: socket directory: %w", err)
 	}
 	p.dir, p.sockDir = dir, sockDir
-	p.log = p.log.With("version", filepath.Base(dir))
+	p.log = p.log.With(versionAttr(dir))
 	log := p.log
 	p.mu.Unlock()
 
@@ -210,7 +209,7 @@ func (p *Pool) Load(ctx context.Context, dir string) error {
 		go p.supervise(s, s.w)
 	}
 	p.state = poolLoaded
-	log.Info("workers ready", "workers", len(p.slots), "took", time.Since(start).Round(time.Millisecond))
+	log.Info("workers ready", "workers", len(p.slots), "seconds", time.Since(start).Seconds())
 	return nil
 }
 
@@ -403,7 +402,7 @@ func (p *Pool) supervise(s *slot, w *worker) {
 		}
 		s.w, s.state, s.since, s.err, p.lastErr = nil, WorkerRestarting, time.Now(), werr, werr
 		p.mu.Unlock()
-		w.log.Warn("worker exited; restarting it", "exit", w.exit, "uptime", time.Since(w.started).Round(time.Millisecond))
+		w.log.Warn("worker exited; restarting it", "exit", w.exit, "uptime_seconds", time.Since(w.started).Seconds())
 
 		for w = nil; w == nil; {
 			delay, ok := p.nextRestart(s)
