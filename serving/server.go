@@ -113,6 +113,9 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	if err := reg.Register(s.grpcMet); err != nil {
 		return nil, err
 	}
+	if err := reg.Register(newBuildInfo()); err != nil {
+		return nil, err
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 
@@ -135,7 +138,7 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	Register(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
-	s.grpcMet.InitializeMetrics(s.grpc)
+	s.grpcMet.InitializeMetrics(prefilled{s.grpc})
 
 	if err := s.eng.Start(); err != nil {
 		s.eng.Close(context.Background())

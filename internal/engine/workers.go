@@ -17,6 +17,8 @@ type stateCollector struct {
 	inFlight *prometheus.Desc
 	restarts *prometheus.Desc
 	workers  *prometheus.Desc
+	cpu      *prometheus.Desc
+	memory   *prometheus.Desc
 }
 
 func newStateCollector(e *Engine) *stateCollector {
@@ -28,6 +30,10 @@ func newStateCollector(e *Engine) *stateCollector {
 			"Worker process restarts since the version loaded.", []string{"model", "version"}, nil),
 		workers: prometheus.NewDesc("swapwire_workers",
 			"Worker processes by state (starting, idle, busy, restarting, failed, stopped).", []string{"model", "version", "state"}, nil),
+		cpu: prometheus.NewDesc("swapwire_worker_cpu_seconds_total",
+			"CPU time (user and system) of the worker process now running in a slot; it starts again from 0 when the worker restarts.", []string{"model", "version", "worker"}, nil),
+		memory: prometheus.NewDesc("swapwire_worker_resident_memory_bytes",
+			"Resident memory of the worker process running in a slot.", []string{"model", "version", "worker"}, nil),
 	}
 }
 
@@ -35,6 +41,8 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inFlight
 	ch <- c.restarts
 	ch <- c.workers
+	ch <- c.cpu
+	ch <- c.memory
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,6 +69,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			for _, w := range wp.Workers() {
 				restarts += w.Restarts
 				states[w.State.String()]++
+				if w.PID > 0 && w.ResidentBytes > 0 {
+					id := strconv.Itoa(w.ID)
+					send(ch, c.cpu, prometheus.CounterValue, w.CPUSeconds, m.name, ver, id)
+					send(ch, c.memory, prometheus.GaugeValue, float64(w.ResidentBytes), m.name, ver, id)
+				}
 			}
 			send(ch, c.restarts, prometheus.CounterValue, float64(restarts), m.name, ver)
 			for st, n := range states {

@@ -627,16 +627,23 @@ func (p *Pool) Check(context.Context) error {
 // Workers describes each worker slot, in slot order.
 func (p *Pool) Workers() []WorkerInfo {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := make([]WorkerInfo, len(p.slots))
+	running := make([]bool, len(p.slots))
 	for i, s := range p.slots {
 		wi := WorkerInfo{ID: s.id, State: s.state, Since: s.since, Restarts: s.restarts, Err: s.err, RetryAt: s.retryAt}
 		if s.w != nil {
 			wi.PID = s.w.pid
 			wi.Runtime = s.w.info.GetRuntime()
 			wi.Batch = s.w.info.GetBatch()
+			running[i] = !s.w.isExited()
 		}
 		out[i] = wi
+	}
+	p.mu.Unlock()
+	for i := range out {
+		if running[i] {
+			out[i].CPUSeconds, out[i].ResidentBytes = procUsage(out[i].PID)
+		}
 	}
 	return out
 }
