@@ -60,8 +60,8 @@ func TestFreshServerMetrics(t *testing.T) {
 		methods[l["grpc_service"]+"/"+l["grpc_method"]]++
 	}
 	want := map[string]int{
-		"swapwire.v1.PredictionService/Predict":          17,
-		"swapwire.v1.PredictionService/PredictStream":    17,
+		"swapwire.v1.PredictionService/Predict":           17,
+		"swapwire.v1.PredictionService/PredictStream":     17,
 		"inference.GRPCInferenceService/ModelInfer":       17,
 		"inference.GRPCInferenceService/ModelStreamInfer": 17,
 	}
