@@ -39,17 +39,11 @@ func incomingRequestID(ctx context.Context) string {
 	return id
 }
 
-// requestIDUnary returns the request id in a trailer when the client sent
-// one, or, when tracing, the trace id. Otherwise a call gets an id only
-// when a log line about it is written (see requestID), so that an untraced
-// call without an id costs nothing.
-func (s *Server) requestIDUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if id := s.callRequestID(ctx); id != "" {
-		grpc.SetTrailer(ctx, metadata.Pairs(RequestIDKey, id))
-	}
-	return handler(ctx, req)
-}
-
+// requestIDStream returns the request id in a trailer when the stream has
+// one from the start (the client's, or the trace id when tracing; the
+// unary calls do the same in unaryPrologue). Otherwise a call gets an id
+// only when a log line about it is written (see requestID), so that an
+// untraced call without an id costs nothing.
 func (s *Server) requestIDStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if id := s.callRequestID(ss.Context()); id != "" {
 		ss.SetTrailer(metadata.Pairs(RequestIDKey, id))

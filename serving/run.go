@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/swapwire/swapwire/modelstore"
 )
@@ -26,9 +25,9 @@ import (
 // [ParseIdentities], and $SWAPWIRE_ADMIN_TOKEN is the token of an
 // identity "env" with RoleAdmin; Run removes the token from the
 // environment so that child processes never inherit it. Without any
-// identity, admin calls are refused (see [WithIdentities]). Unless
-// [WithTracerProvider] is given, Run traces as the OTEL_* environment
-// variables say (see [TracingFromEnv]) and flushes the spans on return.
+// identity, admin calls are refused (see [WithIdentities]). To trace as
+// the OTEL_* environment variables say, pass [WithTracerProvider] with a
+// provider from package serving/otelenv.
 //
 //	func main() {
 //		store, err := modelstore.NewLocal("models")
@@ -55,23 +54,6 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 		return err
 	}
 	opts = append(opts, WithIdentities(ids...))
-	if cfg.tracerProvider == nil {
-		tp, err := TracingFromEnv(ctx)
-		if err != nil {
-			return err
-		}
-		if tp != nil {
-			opts = append(opts, WithTracerProvider(tp))
-			log.Info("tracing on: exporting spans over OTLP/gRPC (OTEL_* environment)")
-			defer func() {
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := tp.Shutdown(sctx); err != nil {
-					log.Warn("flushing spans failed", "error", err)
-				}
-			}()
-		}
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -130,7 +131,7 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		grpc.MaxConcurrentStreams(cfg.maxStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.keepaliveMin, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.maxConnAge, MaxConnectionAgeGrace: cfg.maxConnGrace}),
-		grpc.ChainUnaryInterceptor(s.defaultDeadline, s.requestIDUnary, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
+		grpc.ChainUnaryInterceptor(s.unaryPrologue, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
 		grpc.ChainStreamInterceptor(s.streams.intercept, s.requestIDStream, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
 	}
 	gopts = append(gopts, traceOpts...)
@@ -217,9 +218,15 @@ func (s *Server) Serve(lis net.Listener) error {
 	return err
 }
 
-// defaultDeadline gives a public unary call whose client set no deadline
-// the server's request timeout.
-func (s *Server) defaultDeadline(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// unaryPrologue gives a public unary call whose client set no deadline the
+// server's request timeout, and returns the call's request id in a trailer
+// when it has one from the start (see callRequestID). It is one
+// interceptor, not two, because every interceptor in grpc-go's chain
+// costs allocations on every call.
+func (s *Server) unaryPrologue(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if id := s.callRequestID(ctx); id != "" {
+		grpc.SetTrailer(ctx, metadata.Pairs(RequestIDKey, id))
+	}
 	if _, ok := ctx.Deadline(); !ok && s.cfg.requestTimeout > 0 && MethodRole(info.FullMethod) == RolePublic {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.requestTimeout)

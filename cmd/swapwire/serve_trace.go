@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/swapwire/swapwire/serving"
+	"github.com/swapwire/swapwire/serving/otelenv"
 )
 
 // serveTracing turns tracing on as the standard OTEL_* environment
-// variables say (see serving.TracingFromEnv). It returns the server
+// variables say (see package serving/otelenv). It returns the server
 // options to add, none when tracing is off, and a function to call after
 // the server stopped, which flushes the spans still queued.
 func serveTracing(ctx context.Context, log *slog.Logger) ([]serving.ServerOption, func(), error) {
-	tp, err := serving.TracingFromEnv(ctx)
+	tp, err := otelenv.TracerProvider(ctx)
 	if err != nil || tp == nil {
 		return nil, func() {}, err
 	}
