@@ -378,7 +378,7 @@ func (p *Pool) watchdog(s *slot, w *worker, limit time.Time) {
 		return
 	}
 	w.log.Warn("request outlived its deadline and the watchdog grace; killing the worker",
-		"grace", p.cfg.WatchdogGrace)
+		"grace_seconds", p.cfg.WatchdogGrace.Seconds())
 	kill(w.proc)
 }
 
