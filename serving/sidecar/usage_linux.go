@@ -39,9 +39,9 @@ func parseProcStat(s string) (cpuSeconds float64, rssBytes int64) {
 	}
 	utime, err1 := strconv.ParseUint(f[11], 10, 64)
 	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	rss, err3 := strconv.ParseInt(f[21], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	rss, err3 := strconv.ParseUint(f[21], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || rss > 1<<40 {
 		return 0, 0
 	}
-	return float64(utime+stime) / clockTicks, rss * int64(os.Getpagesize())
+	return float64(utime+stime) / clockTicks, int64(rss) * int64(os.Getpagesize())
 }

@@ -35,3 +35,17 @@ func TestProcUsageOfThisProcess(t *testing.T) {
 		t.Errorf("pid -1: %v, %d", cpu, rss)
 	}
 }
+
+// FuzzParseProcStat feeds arbitrary text to the /proc/<pid>/stat parser:
+// it never panics, and what it returns is never negative.
+func FuzzParseProcStat(f *testing.F) {
+	f.Add("4242 (my (odd) worker) S 1 4242 4242 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 3 0 100 123456789 1000 0 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n")
+	f.Add("1 (x) R")
+	f.Add(")")
+	f.Fuzz(func(t *testing.T, s string) {
+		cpu, rss := parseProcStat(s)
+		if cpu < 0 || rss < 0 {
+			t.Fatalf("%q: cpu %v, rss %d", s, cpu, rss)
+		}
+	})
+}
