@@ -210,6 +210,27 @@ func TestRequestIDWithoutTracing(t *testing.T) {
 	}
 	lineOf(got[0])
 
+	// A stream gets the client's id in its trailer too.
+	sctx := metadata.AppendToOutgoingContext(waitCtx(t), RequestIDKey, "stream-id-7")
+	stream, err := ts.predict.PredictStream(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&swapwirev1.PredictStreamRequest{Id: "a", Request: &swapwirev1.PredictRequest{Model: "m", Input: textIn}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	stream.CloseSend()
+	if _, err := stream.Recv(); err == nil {
+		t.Fatal("the stream sent a second answer")
+	}
+	if got := stream.Trailer().Get(RequestIDKey); len(got) != 1 || got[0] != "stream-id-7" {
+		t.Errorf("stream trailer %s = %v, want the client's id", RequestIDKey, got)
+	}
+	lineOf("stream-id-7")
+
 	// An id that is too long or unprintable is ignored, not logged.
 	trailer = nil
 	ctx = metadata.AppendToOutgoingContext(waitCtx(t), RequestIDKey, strings.Repeat("x", 200))
