@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/swapwire/swapwire/internal/batch"
@@ -99,6 +100,10 @@ func TestTracingThroughPythonWorker(t *testing.T) {
 	ts.waitServing(t, "m", 1)
 	exp.Reset() // the loads' health checks are not traced, but start clean
 
+	// Health checks are not traced.
+	if _, err := healthpb.NewHealthClient(ts.conn).Check(waitCtx(t), &healthpb.HealthCheckRequest{Service: "m"}); err != nil {
+		t.Fatal(err)
+	}
 	var trailer metadata.MD
 	resp, err := ts.predict.Predict(waitCtx(t), &swapwirev1.PredictRequest{Model: "m", Input: textIn}, grpc.Trailer(&trailer))
 	if err != nil {
@@ -110,6 +115,11 @@ func TestTracingThroughPythonWorker(t *testing.T) {
 		t.Fatal("the server span never ended")
 	}
 	spans := exp.GetSpans()
+	for _, s := range spans {
+		if strings.HasPrefix(s.Name, "grpc.health.v1.") {
+			t.Errorf("a health check was traced: %s", s.Name)
+		}
+	}
 	srv := spanNamed(t, spans, serverSpan)
 	wait := spanNamed(t, spans, batch.SpanWait)
 	work := spanNamed(t, spans, sidecar.SpanWorkerPredict)
