@@ -20,8 +20,10 @@ const tracerName = "github.com/swapwire/swapwire"
 // the W3C trace context and baggage of the caller), carrying the
 // attributes swapwire.model, swapwire.version, swapwire.batch.size and
 // swapwire.queue.seconds; a child span swapwire.batch.wait for a batched
-// request's wait; and a child span swapwire.worker.predict (or
-// predict_batch) for a call to a worker process, whose trace context the
+// request's wait; a span swapwire.batch.run for a batch of several
+// requests, under the first one's span and linked to all of theirs; and a
+// span swapwire.worker.predict (or predict_batch) for a call to a worker
+// process, whose trace context the
 // worker receives (the Python runtime makes its own child span of it).
 // Health checks and reflection are not traced. The caller owns tp and
 // shuts it down after the server. Without this option (the default)

@@ -51,8 +51,13 @@ type Config struct {
 	Tracer trace.Tracer
 }
 
-// SpanWait is the name of the span of a request's wait for its batch.
-const SpanWait = "swapwire.batch.wait"
+// The names of the batcher's spans: a request's wait for its batch, and
+// the run of a batch of many requests (a batch of one runs in its
+// request's span).
+const (
+	SpanWait = "swapwire.batch.wait"
+	SpanRun  = "swapwire.batch.run"
+)
 
 // The attributes set on a request's span when tracing: the size of the
 // batch it ran in and the seconds it waited in the queue.
@@ -236,6 +241,20 @@ func (b *Batcher) traceWait(ctx context.Context, start, end time.Time, size int)
 	span.End(trace.WithTimestamp(end))
 }
 
+// startRun starts the span of a batch of many (SpanRun): its parent is
+// the first request's span, as its context is the batch's, and it links
+// to every request's span, so that each request's trace leads to the
+// batch that answered it and to the worker call under it.
+func (b *Batcher) startRun(ctx context.Context, batch []*call) (context.Context, trace.Span) {
+	links := make([]trace.Link, 0, len(batch))
+	for _, c := range batch {
+		if sc := trace.SpanContextFromContext(c.ctx); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	return b.tracer.Start(ctx, SpanRun, trace.WithLinks(links...), trace.WithAttributes(attribute.Int(AttrBatchSize, len(batch))))
+}
+
 // runAlone runs one request that found the Batcher idle, in the caller's
 // goroutine and with the caller's context, as a batch of one. The caller
 // has taken a slot.
@@ -415,7 +434,14 @@ func (b *Batcher) exec(batch []*call) {
 		reqs[i] = c.req
 	}
 	b.obs.batch(len(batch))
+	var span trace.Span
+	if b.tracer != nil && len(batch) > 1 {
+		ctx, span = b.startRun(ctx, batch)
+	}
 	res, err := b.predictBatch(ctx, reqs)
+	if span != nil {
+		span.End()
+	}
 	if cancel != nil {
 		cancel()
 	}
