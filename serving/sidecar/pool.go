@@ -353,7 +353,7 @@ func (p *Pool) settle(ctx context.Context, s *slot, w *worker, err error) error 
 			return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d) exited during the request (%s)", w.id, w.pid, w.exit)
 		}
 		if p.ctx.Err() == nil {
-			w.log.Warn("connection to the worker lost; killing it", "error", err)
+			w.log.Warn("connection to the worker lost; killing it", append([]any{"error", err}, traceAttrs(ctx)...)...)
 			kill(w.proc)
 		}
 		return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d): %v", w.id, w.pid, err)

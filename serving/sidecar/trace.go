@@ -46,6 +46,16 @@ func endWorkerSpan(span trace.Span, err error) {
 	span.End()
 }
 
+// traceAttrs returns the trace_id and span_id attributes of a log line
+// about the request of ctx, when it is traced; else none.
+func traceAttrs(ctx context.Context) []any {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	return []any{"trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String()}
+}
+
 // traceparent formats sc as a W3C traceparent header
 // (version 00): 00-<trace id>-<span id>-<flags>.
 func traceparent(span trace.Span) string {
