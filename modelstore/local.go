@@ -358,7 +358,7 @@ func (l *Local) Delete(ctx context.Context, model string, version int64) error {
 		return fmt.Errorf("modelstore: delete %s version %d: %w", model, version, err)
 	}
 	if err := syncDir(filepath.Dir(dir)); err != nil {
-		l.log.Warn("modelstore: sync model directory after delete", "model", model, "version", version, "err", err)
+		l.log.Warn("modelstore: sync model directory after delete", "model", model, "version", version, "error", err)
 	}
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("modelstore: delete %s version %d: remove %s: %w", model, version, trash, err)

@@ -97,13 +97,13 @@ func (t *localTx) Commit(ctx context.Context, version int64) (int64, error) {
 	if err != nil {
 		// Leave the directory as it was, so a retry rebuilds the manifest.
 		if rerr := os.Remove(mpath); rerr != nil {
-			t.l.log.Warn("modelstore: remove manifest after failed commit", "model", t.model, "err", rerr)
+			t.l.log.Warn("modelstore: remove manifest after failed commit", "model", t.model, "error", rerr)
 		}
 		return 0, err
 	}
 	t.done = true
 	if err := syncDir(t.modelDir); err != nil {
-		t.l.log.Warn("modelstore: sync model directory after commit", "model", t.model, "version", v, "err", err)
+		t.l.log.Warn("modelstore: sync model directory after commit", "model", t.model, "version", v, "error", err)
 	}
 	return v, nil
 }

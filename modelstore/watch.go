@@ -53,7 +53,7 @@ func (l *Local) Watch(ctx context.Context) (<-chan struct{}, error) {
 			if l.cfg.poll == 0 {
 				return nil, fmt.Errorf("modelstore: watch: %w", err)
 			}
-			l.log.Warn("modelstore: file-system notifications unavailable; polling only", "root", l.root, "err", err)
+			l.log.Warn("modelstore: file-system notifications unavailable; polling only", "root", l.root, "error", err)
 		} else {
 			w.fs = fw
 			events, errs = fw.Events, fw.Errors
@@ -141,7 +141,7 @@ func (w *watcher) run(ctx context.Context, events <-chan fsnotify.Event, errs <-
 				d.trigger()
 				continue
 			}
-			w.l.log.Warn("modelstore: file-system watch error", "root", w.l.root, "err", err)
+			w.l.log.Warn("modelstore: file-system watch error", "root", w.l.root, "error", err)
 		case <-tick:
 			snap := w.l.snapshot()
 			if snap == nil {
@@ -170,7 +170,7 @@ func (w *watcher) relevant(ev fsnotify.Event) bool {
 		if ev.Has(fsnotify.Create) && w.fs != nil {
 			if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
 				if err := w.fs.Add(ev.Name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					w.l.log.Warn("modelstore: cannot watch model directory; relying on polling", "dir", ev.Name, "err", err)
+					w.l.log.Warn("modelstore: cannot watch model directory; relying on polling", "dir", ev.Name, "error", err)
 				}
 			}
 		}
@@ -194,7 +194,7 @@ func (w *watcher) relevant(ev fsnotify.Event) bool {
 func (l *Local) snapshot() map[string]stamp {
 	entries, err := os.ReadDir(l.root)
 	if err != nil {
-		l.log.Warn("modelstore: poll: cannot read root", "root", l.root, "err", err)
+		l.log.Warn("modelstore: poll: cannot read root", "root", l.root, "error", err)
 		return nil
 	}
 	snap := make(map[string]stamp)

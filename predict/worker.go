@@ -39,6 +39,11 @@ type WorkerStatus struct {
 	Batch    bool        // whether the worker answers batches
 	Err      error       // the last failure of this slot, or nil
 	RetryAt  time.Time   // while Failed: when the slot is tried again; else zero
+	// CPUSeconds and ResidentBytes are the process's CPU time (user and
+	// system) and resident memory, when the reporter can read them (a
+	// local process on Linux); else zero.
+	CPUSeconds    float64
+	ResidentBytes int64
 }
 
 // WorkerReporter is implemented by a Predictor backed by worker processes,

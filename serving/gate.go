@@ -129,7 +129,7 @@ func (s *Server) authorize(ctx context.Context, fullMethod string) (context.Cont
 		err = status.Errorf(codes.PermissionDenied, "identity %s has role %s; %s needs %s", who.Name, who.Role, fullMethod, need)
 	}
 	if err != nil {
-		s.cfg.logger.Warn("admin call refused", "method", fullMethod, "role", need.String(), "identity", who.Name, "peer", peerAddr(ctx), "error", status.Convert(err).Message())
+		s.cfg.logger.Warn("admin call refused", "method", fullMethod, "role", need.String(), "identity", who.Name, "peer", peerAddr(ctx), "error", status.Convert(err).Message(), "request_id", s.requestID(ctx))
 		return ctx, err
 	}
 	return engine.WithActor(ctx, who.Name+"("+who.Role.String()+")@"+peerAddr(ctx)), nil

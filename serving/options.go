@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/swapwire/swapwire/internal/engine"
@@ -93,6 +94,7 @@ type config struct {
 	maxConnGrace    time.Duration
 	requestTimeout  time.Duration
 	uploads         UploadLimits
+	tracerProvider  trace.TracerProvider
 }
 
 func defaultConfig() config {

@@ -26,7 +26,9 @@ import (
 // [ParseIdentities], and $SWAPWIRE_ADMIN_TOKEN is the token of an
 // identity "env" with RoleAdmin; Run removes the token from the
 // environment so that child processes never inherit it. Without any
-// identity, admin calls are refused (see [WithIdentities]).
+// identity, admin calls are refused (see [WithIdentities]). To trace as
+// the OTEL_* environment variables say, pass [WithTracerProvider] with a
+// provider from package serving/otelenv.
 //
 //	func main() {
 //		store, err := modelstore.NewLocal("models")
@@ -101,7 +103,7 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout", cfg.shutdownAfter.Seconds())
+		log.Info("shutting down", "reason", context.Cause(ctx).Error(), "timeout_seconds", cfg.shutdownAfter.Seconds())
 	case serveErr = <-served:
 		log.Error("serve failed; shutting down", "error", serveErr)
 	}

@@ -2,8 +2,6 @@ package serving
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -16,11 +14,13 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -47,6 +47,7 @@ type Server struct {
 	codec    *depthCodec // decodes requests; see depthCodec
 	gatherer prometheus.Gatherer
 	grpcMet  *grpcprom.ServerMetrics
+	tracer   trace.Tracer // nil when not tracing
 
 	healthMu sync.Mutex // serializes updateHealth
 
@@ -76,6 +77,8 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		return nil, err
 	}
 	s := &Server{cfg: cfg, health: health.NewServer()}
+	traceOpts, tracer := tracingOptions(cfg.tracerProvider)
+	s.tracer = tracer
 	reg := cfg.registerer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -101,6 +104,8 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		RequestLogRate: cfg.requestLogRate,
 		MaxUploads:     cfg.uploads.MaxConcurrent,
 		OnChange:       s.updateHealth,
+		Tracer:         tracer,
+		RequestID:      s.requestID,
 	})
 	if err != nil {
 		return nil, err
@@ -110,13 +115,14 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 	if err := reg.Register(s.grpcMet); err != nil {
 		return nil, err
 	}
+	if err := reg.Register(newBuildInfo()); err != nil {
+		return nil, err
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.SetServingStatus(swapwirev1.PredictionService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
+		id := s.requestID(ctx)
 		s.cfg.logger.Error("panic in handler", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error (request id %s)", id)
 	})
@@ -128,14 +134,15 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		grpc.MaxConcurrentStreams(cfg.maxStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.keepaliveMin, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.maxConnAge, MaxConnectionAgeGrace: cfg.maxConnGrace}),
-		grpc.ChainUnaryInterceptor(s.defaultDeadline, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
-		grpc.ChainStreamInterceptor(s.streams.intercept, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
+		grpc.ChainUnaryInterceptor(s.unaryPrologue, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
+		grpc.ChainStreamInterceptor(s.streams.intercept, s.requestIDStream, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
 	}
+	gopts = append(gopts, traceOpts...)
 	s.grpc = grpc.NewServer(append(gopts, cfg.grpcOpts...)...)
 	Register(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
-	s.grpcMet.InitializeMetrics(s.grpc)
+	s.grpcMet.InitializeMetrics(prefilled{s.grpc})
 
 	if err := s.eng.Start(); err != nil {
 		s.eng.Close(context.Background())
@@ -214,9 +221,15 @@ func (s *Server) Serve(lis net.Listener) error {
 	return err
 }
 
-// defaultDeadline gives a public unary call whose client set no deadline
-// the server's request timeout.
-func (s *Server) defaultDeadline(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// unaryPrologue gives a public unary call whose client set no deadline the
+// server's request timeout, and returns the call's request id in a trailer
+// when it has one from the start (see callRequestID). It is one
+// interceptor, not two, because every interceptor in grpc-go's chain
+// costs allocations on every call.
+func (s *Server) unaryPrologue(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if id := s.callRequestID(ctx); id != "" {
+		grpc.SetTrailer(ctx, metadata.Pairs(RequestIDKey, id))
+	}
 	if _, ok := ctx.Deadline(); !ok && s.cfg.requestTimeout > 0 && MethodRole(info.FullMethod) == RolePublic {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.requestTimeout)

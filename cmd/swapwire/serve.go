@@ -185,7 +185,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, serving.WithGRPCOptions(grpc.Creds(creds)))
 	}
 	serving.ReserveProc(log)
-	srv, err := serving.New(factory, store, opts...)
+	traceOpts, flushTraces, err := serveTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+	srv, err := serving.New(factory, store, append(opts, traceOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -221,7 +226,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "drain_delay", drainDelay.Seconds(), "timeout", shutdownTimeout.Seconds())
+	log.Info("shutting down", "drain_delay_seconds", drainDelay.Seconds(), "timeout_seconds", shutdownTimeout.Seconds())
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, serving.ErrServerClosed) {

@@ -102,12 +102,12 @@ func main() {
 	srv, err := serving.New(func() predict.Predictor { return &Sentiment{} },
 		modelstore.NewStatic("sentiment", *dir), opts...)
 	if err != nil {
-		log.Error("start", "err", err)
+		log.Error("start", "error", err)
 		os.Exit(1)
 	}
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
-		log.Error("listen", "err", err)
+		log.Error("listen", "error", err)
 		os.Exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,7 +120,7 @@ func main() {
 	}()
 	log.Info("serving", "addr", lis.Addr().String())
 	if err := srv.Serve(lis); err != nil && err != serving.ErrServerClosed {
-		log.Error("serve", "err", err)
+		log.Error("serve", "error", err)
 		os.Exit(1)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 
 	"github.com/swapwire/swapwire/predict"
@@ -43,7 +45,26 @@ type Config struct {
 	Metrics *Metrics
 	// Model and Version label this Batcher's metrics.
 	Model, Version string
+	// Tracer, when not nil, records each request's wait for its batch as a
+	// span (SpanWait) under the request's span, and sets AttrBatchSize and
+	// AttrQueueTime on the request's span. Nil costs nothing per request.
+	Tracer trace.Tracer
 }
+
+// The names of the batcher's spans: a request's wait for its batch, and
+// the run of a batch of many requests (a batch of one runs in its
+// request's span).
+const (
+	SpanWait = "swapwire.batch.wait"
+	SpanRun  = "swapwire.batch.run"
+)
+
+// The attributes set on a request's span when tracing: the size of the
+// batch it ran in and the seconds it waited in the queue.
+const (
+	AttrBatchSize = "swapwire.batch.size"
+	AttrQueueTime = "swapwire.queue.seconds"
+)
 
 // numKinds is the number of predict.Kind values, KindNone included.
 const numKinds = int(predict.KindTensors) + 1
@@ -58,6 +79,7 @@ type Batcher struct {
 	slots    int
 	maxQueue int
 	obs      observers
+	tracer   trace.Tracer
 
 	mu      sync.Mutex
 	queues  [numKinds][]*call // FIFO per input kind
@@ -79,6 +101,7 @@ func New(bp predict.BatchPredictor, cfg Config) *Batcher {
 		slots:    cfg.Slots,
 		maxQueue: cfg.MaxQueue,
 		drained:  make(chan struct{}),
+		tracer:   cfg.Tracer,
 	}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatchSize
@@ -107,6 +130,8 @@ type call struct {
 	req   predict.Request
 	enq   time.Time
 	state callState
+	taken time.Time    // when its batch was taken
+	size  int          // the size of its batch
 	fl    *flight      // set when the call's batch is taken; nil in a batch of one
 	done  chan outcome // buffered; receives exactly one outcome unless gone
 }
@@ -158,6 +183,10 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 		// Idle: nothing of this kind to wait for, and a slot to run on.
 		b.busy++
 		b.mu.Unlock()
+		if b.tracer != nil {
+			now := time.Now()
+			b.traceWait(ctx, now, now, 1)
+		}
 		return b.runAlone(ctx, predict.Request{Input: in, Option: opt})
 	}
 	if b.queued >= b.maxQueue {
@@ -173,6 +202,9 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 
 	select {
 	case o := <-c.done:
+		if b.tracer != nil {
+			b.traceWait(ctx, c.enq, c.taken, c.size)
+		}
 		return o.res, o.err
 	case <-ctx.Done():
 	}
@@ -196,6 +228,31 @@ func (b *Batcher) Predict(ctx context.Context, in predict.Value, opt predict.Opt
 	}
 	b.mu.Unlock()
 	return predict.Result{}, ctx.Err()
+}
+
+// traceWait records a request's wait for its batch, from start to end, as
+// a span under the request's span, and the batch's size and the wait on
+// the request's span.
+func (b *Batcher) traceWait(ctx context.Context, start, end time.Time, size int) {
+	wait := end.Sub(start).Seconds()
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int(AttrBatchSize, size), attribute.Float64(AttrQueueTime, wait))
+	_, span := b.tracer.Start(ctx, SpanWait, trace.WithTimestamp(start),
+		trace.WithAttributes(attribute.Int(AttrBatchSize, size), attribute.Float64(AttrQueueTime, wait)))
+	span.End(trace.WithTimestamp(end))
+}
+
+// startRun starts the span of a batch of many (SpanRun): its parent is
+// the first request's span, as its context is the batch's, and it links
+// to every request's span, so that each request's trace leads to the
+// batch that answered it and to the worker call under it.
+func (b *Batcher) startRun(ctx context.Context, batch []*call) (context.Context, trace.Span) {
+	links := make([]trace.Link, 0, len(batch))
+	for _, c := range batch {
+		if sc := trace.SpanContextFromContext(c.ctx); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	return b.tracer.Start(ctx, SpanRun, trace.WithLinks(links...), trace.WithAttributes(attribute.Int(AttrBatchSize, len(batch))))
 }
 
 // runAlone runs one request that found the Batcher idle, in the caller's
@@ -302,8 +359,12 @@ func (b *Batcher) takeLocked(now time.Time) ([]*call, bool) {
 			continue
 		}
 		c.state = stateRunning
+		c.taken = now
 		b.obs.queued(now.Sub(c.enq))
 		batch = append(batch, c)
+	}
+	for _, c := range batch {
+		c.size = len(batch)
 	}
 	n := copy(q, q[i:])
 	clear(q[n:])
@@ -373,7 +434,14 @@ func (b *Batcher) exec(batch []*call) {
 		reqs[i] = c.req
 	}
 	b.obs.batch(len(batch))
+	var span trace.Span
+	if b.tracer != nil && len(batch) > 1 {
+		ctx, span = b.startRun(ctx, batch)
+	}
 	res, err := b.predictBatch(ctx, reqs)
+	if span != nil {
+		span.End()
+	}
 	if cancel != nil {
 		cancel()
 	}

@@ -118,8 +118,9 @@ func (e *Engine) wrapBatching(v *version) (predict.Predictor, error) {
 		Metrics:      e.metrics.batch,
 		Model:        v.model,
 		Version:      strconv.FormatInt(v.num, 10),
+		Tracer:       e.cfg.Tracer,
 	})
 	v.batcher = b
-	e.log.Info("batching on", "model", v.model, "version", v.num, "max_batch_size", cfg.MaxBatchSize, "max_delay", cfg.MaxDelay, "slots", slots)
+	e.log.Info("batching on", "model", v.model, "version", v.num, "max_batch_size", cfg.MaxBatchSize, "max_delay_seconds", cfg.MaxDelay.Seconds(), "slots", slots)
 	return b, nil
 }

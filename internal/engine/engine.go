@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 
 	"github.com/swapwire/swapwire/modelstore"
@@ -58,6 +59,14 @@ type Config struct {
 	// OnChange is called after any change of what serves or of a model's
 	// health, from the goroutine that made it. It must not block.
 	OnChange func()
+	// Tracer, when not nil, gets the engine's spans (the batching wait) and
+	// the attributes it sets on the request's span (model, version, batch
+	// size, queue time). Nil turns tracing off at no cost per request.
+	Tracer trace.Tracer
+	// RequestID returns the id of the request ctx belongs to, for a log
+	// line about that request; it is called only when such a line is
+	// written. Nil makes a random id per line.
+	RequestID func(ctx context.Context) string
 }
 
 // Engine keeps the models of a store loaded and answers predictions.
@@ -113,6 +122,9 @@ func New(store modelstore.Store, cfg Config) (*Engine, error) {
 	}
 	if cfg.OnChange == nil {
 		cfg.OnChange = func() {}
+	}
+	if cfg.RequestID == nil {
+		cfg.RequestID = func(context.Context) string { return newRequestID() }
 	}
 	cfg.RequestLogRate = min(max(cfg.RequestLogRate, 0), 1)
 	cfg.Models = slices.Clone(cfg.Models)

@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/swapwire/swapwire/predict"
 )
 
@@ -30,7 +33,7 @@ type Answer struct {
 // Errors carry a gRPC code (see predict.CodeOf).
 func (e *Engine) Predict(ctx context.Context, r Request) (a Answer, err error) {
 	if rate := e.cfg.RequestLogRate; rate > 0 && (rate >= 1 || rand.Float64() < rate) {
-		defer e.logRequest(r, time.Now(), &a, &err)
+		defer e.logRequest(ctx, r, time.Now(), &a, &err)
 	}
 	if r.Input.IsZero() {
 		return Answer{}, predict.InvalidArgument("input is missing: set one of text, data, ints, floats or strings")
@@ -50,6 +53,9 @@ func (e *Engine) Predict(ctx context.Context, r Request) (a Answer, err error) {
 		return Answer{Model: m.name}, err
 	}
 	defer v.release()
+	if e.cfg.Tracer != nil {
+		trace.SpanFromContext(ctx).SetAttributes(attribute.String(AttrModel, m.name), attribute.Int64(AttrVersion, v.num))
+	}
 	res, err := v.predict(ctx, r.Input, r.Option)
 	return Answer{Model: m.name, Version: v.num, Result: res}, err
 }
@@ -91,11 +97,25 @@ func newRequestID() string {
 }
 
 // logRequest writes the line of a sampled request.
-func (e *Engine) logRequest(r Request, start time.Time, a *Answer, err *error) {
+func (e *Engine) logRequest(ctx context.Context, r Request, start time.Time, a *Answer, err *error) {
 	model := a.Model
 	if model == "" {
 		model = r.Model
 	}
-	e.log.Info("request", "model", model, "version", a.Version, "code", predict.CodeOf(*err).String(),
-		"input", r.Input.Kind().String(), "size", r.Input.Len(), "seconds", time.Since(start).Seconds())
+	attrs := []any{"model", model, "version", a.Version, "code", predict.CodeOf(*err).String(),
+		"input", r.Input.Kind().String(), "size", r.Input.Len(), "seconds", time.Since(start).Seconds()}
+	if *err != nil {
+		attrs = append(attrs, "error", (*err).Error())
+	}
+	e.log.Info("request", append(attrs, e.requestAttrs(ctx)...)...)
+}
+
+// requestAttrs returns the request_id (and, when the request is traced,
+// trace_id and span_id) attributes of a log line about the request of ctx.
+func (e *Engine) requestAttrs(ctx context.Context) []any {
+	attrs := []any{"request_id", e.cfg.RequestID(ctx)}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, "trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+	}
+	return attrs
 }

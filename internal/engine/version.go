@@ -74,9 +74,9 @@ func (v *version) predict(ctx context.Context, in predict.Value, opt predict.Opt
 		if r := recover(); r != nil {
 			// The panic's text may hold anything the model had: it goes to
 			// the log, and the client gets an id to find it there.
-			id := newRequestID()
-			err = predict.Errorf(codes.Internal, "model %s version %d failed with an internal error (request id %s)", v.model, v.num, id)
-			v.eng.log.Error("predictor panicked", "model", v.model, "version", v.num, "request_id", id, "panic", fmt.Sprint(r))
+			attrs := v.eng.requestAttrs(ctx)
+			err = predict.Errorf(codes.Internal, "model %s version %d failed with an internal error (request id %s)", v.model, v.num, attrs[1])
+			v.eng.log.Error("predictor panicked", append([]any{"model", v.model, "version", v.num, "panic", fmt.Sprint(r)}, attrs...)...)
 		}
 		if err == nil && ctx.Err() != nil {
 			// The predictor ignored its context and answered late.

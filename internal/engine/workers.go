@@ -18,6 +18,8 @@ type stateCollector struct {
 	restarts *prometheus.Desc
 	workers  *prometheus.Desc
 	retryAt  *prometheus.Desc
+	cpu      *prometheus.Desc
+	memory   *prometheus.Desc
 }
 
 func newStateCollector(e *Engine) *stateCollector {
@@ -31,6 +33,10 @@ func newStateCollector(e *Engine) *stateCollector {
 			"Worker processes by state (starting, idle, busy, restarting, failed, stopped).", []string{"model", "version", "state"}, nil),
 		retryAt: prometheus.NewDesc("swapwire_worker_retry_timestamp_seconds",
 			"When a given-up worker slot is next tried (Unix time); only slots in state failed have one.", []string{"model", "version", "worker"}, nil),
+		cpu: prometheus.NewDesc("swapwire_worker_cpu_seconds_total",
+			"CPU time (user and system) of the worker process now running in a slot; it starts again from 0 when the worker restarts.", []string{"model", "version", "worker"}, nil),
+		memory: prometheus.NewDesc("swapwire_worker_resident_memory_bytes",
+			"Resident memory of the worker process running in a slot.", []string{"model", "version", "worker"}, nil),
 	}
 }
 
@@ -39,6 +45,8 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.restarts
 	ch <- c.workers
 	ch <- c.retryAt
+	ch <- c.cpu
+	ch <- c.memory
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -67,6 +75,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				states[w.State.String()]++
 				if !w.RetryAt.IsZero() {
 					send(ch, c.retryAt, prometheus.GaugeValue, float64(w.RetryAt.UnixNano())/1e9, m.name, ver, strconv.Itoa(w.ID))
+				}
+				if w.PID > 0 && w.ResidentBytes > 0 {
+					id := strconv.Itoa(w.ID)
+					send(ch, c.cpu, prometheus.CounterValue, w.CPUSeconds, m.name, ver, id)
+					send(ch, c.memory, prometheus.GaugeValue, float64(w.ResidentBytes), m.name, ver, id)
 				}
 			}
 			send(ch, c.restarts, prometheus.CounterValue, float64(restarts), m.name, ver)

@@ -142,7 +142,7 @@ func (a *Attached) Load(ctx context.Context, dir string) error {
 		a.mu.Unlock()
 		return predict.Errorf(codes.FailedPrecondition, "sidecar: Load called twice")
 	}
-	a.log = a.log.With("version", baseName(dir))
+	a.log = a.log.With(versionAttr(dir))
 	a.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.StartTimeout)

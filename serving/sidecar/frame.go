@@ -287,7 +287,11 @@ func callUnload(ctx context.Context, f *frameConn, version string) error {
 	return err
 }
 
-func callPredict(ctx context.Context, f *frameConn, req *workerv1.PredictRequest) (*workerv1.PredictResponse, error) {
+func callPredict(ctx context.Context, f *frameConn, req *workerv1.PredictRequest) (_ *workerv1.PredictResponse, err error) {
+	if span := startWorkerSpan(ctx, SpanWorkerPredict, 1); span != nil {
+		req.Traceparent = traceparent(span)
+		defer func() { endWorkerSpan(span, err) }()
+	}
 	r, err := f.call(ctx, &workerv1.Call{Kind: &workerv1.Call_Predict{Predict: req}})
 	if err != nil {
 		return nil, err
@@ -298,7 +302,11 @@ func callPredict(ctx context.Context, f *frameConn, req *workerv1.PredictRequest
 	return r.GetPredict(), nil
 }
 
-func callPredictBatch(ctx context.Context, f *frameConn, req *workerv1.PredictBatchRequest) (*workerv1.PredictBatchResponse, error) {
+func callPredictBatch(ctx context.Context, f *frameConn, req *workerv1.PredictBatchRequest) (_ *workerv1.PredictBatchResponse, err error) {
+	if span := startWorkerSpan(ctx, SpanWorkerPredictBatch, len(req.GetItems())); span != nil {
+		req.Traceparent = traceparent(span)
+		defer func() { endWorkerSpan(span, err) }()
+	}
 	r, err := f.call(ctx, &workerv1.Call{Kind: &workerv1.Call_PredictBatch{PredictBatch: req}})
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,7 +138,7 @@ func (p *Pool) Load(ctx context.Context, dir string) error {
 		return fmt.Errorf("sidecar: socket directory: %w", err)
 	}
 	p.dir, p.sockDir = dir, sockDir
-	p.log = p.log.With("version", filepath.Base(dir))
+	p.log = p.log.With(versionAttr(dir))
 	log := p.log
 	p.mu.Unlock()
 
@@ -212,7 +211,7 @@ func (p *Pool) Load(ctx context.Context, dir string) error {
 		go p.supervise(s, s.w)
 	}
 	p.state = poolLoaded
-	log.Info("workers ready", "workers", len(p.slots), "took", time.Since(start).Round(time.Millisecond))
+	log.Info("workers ready", "workers", len(p.slots), "seconds", time.Since(start).Seconds())
 	return nil
 }
 
@@ -380,7 +379,7 @@ func (p *Pool) settle(ctx context.Context, s *slot, w *worker, err error) error 
 			return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d) exited during the request (%s)", w.id, w.pid, w.exit)
 		}
 		if p.ctx.Err() == nil {
-			w.log.Warn("connection to the worker lost; killing it", "error", err)
+			w.log.Warn("connection to the worker lost; killing it", append([]any{"error", err}, traceAttrs(ctx)...)...)
 			kill(w.proc)
 		}
 		return predict.Errorf(codes.Unavailable, "sidecar: worker %d (pid %d): %v", w.id, w.pid, err)
@@ -405,7 +404,7 @@ func (p *Pool) watchdog(s *slot, w *worker, limit time.Time) {
 		return
 	}
 	w.log.Warn("request outlived its deadline and the watchdog grace; killing the worker",
-		"grace", p.cfg.WatchdogGrace)
+		"grace_seconds", p.cfg.WatchdogGrace.Seconds())
 	kill(w.proc)
 }
 
@@ -429,7 +428,7 @@ func (p *Pool) supervise(s *slot, w *worker) {
 		}
 		s.w, s.state, s.since, s.err, p.lastErr = nil, WorkerRestarting, time.Now(), werr, werr
 		p.mu.Unlock()
-		w.log.Warn("worker exited; restarting it", "exit", w.exit, "uptime", time.Since(w.started).Round(time.Millisecond))
+		w.log.Warn("worker exited; restarting it", "exit", w.exit, "uptime_seconds", time.Since(w.started).Seconds())
 
 		for w = nil; w == nil; {
 			delay, ok := p.nextRestart(s)
@@ -654,16 +653,23 @@ func (p *Pool) Check(context.Context) error {
 // Workers describes each worker slot, in slot order.
 func (p *Pool) Workers() []WorkerInfo {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := make([]WorkerInfo, len(p.slots))
+	running := make([]bool, len(p.slots))
 	for i, s := range p.slots {
 		wi := WorkerInfo{ID: s.id, State: s.state, Since: s.since, Restarts: s.restarts, Err: s.err, RetryAt: s.retryAt}
 		if s.w != nil {
 			wi.PID = s.w.pid
 			wi.Runtime = s.w.info.GetRuntime()
 			wi.Batch = s.w.info.GetBatch()
+			running[i] = !s.w.isExited()
 		}
 		out[i] = wi
+	}
+	p.mu.Unlock()
+	for i := range out {
+		if running[i] {
+			out[i].CPUSeconds, out[i].ResidentBytes = procUsage(out[i].PID)
+		}
 	}
 	return out
 }

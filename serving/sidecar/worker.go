@@ -104,21 +104,23 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 		defer p.procs.Done()
 		defer readers.Done()
 		handshaken := false
+		var levels levelClassifier
 		readLines(outR, func(line string) {
 			if !handshaken && strings.HasPrefix(line, readyPrefix) {
 				handshaken = true
 				w.ready <- line
 				return
 			}
-			w.log.Info("worker output", "stream", "stdout", "line", line)
+			w.log.Log(context.Background(), levels.level(line), "worker output", "stream", "stdout", "line", line)
 		})
 	}()
 	go func() {
 		defer p.procs.Done()
 		defer readers.Done()
+		var levels levelClassifier
 		readLines(errR, func(line string) {
 			w.stderr.add(line)
-			w.log.Info("worker output", "stream", "stderr", "line", line)
+			w.log.Log(context.Background(), levels.level(line), "worker output", "stream", "stderr", "line", line)
 		})
 	}()
 	go func() {
@@ -224,7 +226,7 @@ func (p *Pool) handshake(ctx context.Context, w *worker) error {
 		return fmt.Errorf("load %s: %w", p.dir, causeOr(ctx, w, err))
 	}
 	w.log.Info("worker ready", "runtime", info.GetRuntime(), "batch", info.GetBatch(),
-		"took", time.Since(w.started).Round(time.Millisecond))
+		"seconds", time.Since(w.started).Seconds())
 	return nil
 }
 
@@ -277,7 +279,7 @@ func (w *worker) stop(timeout time.Duration) {
 		select {
 		case <-w.exited:
 		case <-t.C:
-			w.log.Warn("worker ignored SIGTERM; killing it", "timeout", timeout)
+			w.log.Warn("worker ignored SIGTERM; killing it", "timeout_seconds", timeout.Seconds())
 			kill(w.proc)
 			<-w.exited
 		}

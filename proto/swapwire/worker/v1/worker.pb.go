@@ -793,7 +793,14 @@ type PredictRequest struct {
 	// Options for the model.
 	Option *structpb.Struct `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
 	// The version it is for, as in LoadRequest; empty for the only one held.
-	Version       string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The W3C trace context of the server's worker-call span, as the
+	// traceparent header (https://www.w3.org/TR/trace-context/), such as
+	// "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01". Empty when
+	// the server is not tracing. A worker that traces makes its span a child
+	// of it. In a PredictBatchRequest, the items' traceparent fields are
+	// ignored and the batch's own is used.
+	Traceparent   string `protobuf:"bytes,4,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -845,6 +852,13 @@ func (x *PredictRequest) GetOption() *structpb.Struct {
 func (x *PredictRequest) GetVersion() string {
 	if x != nil {
 		return x.Version
+	}
+	return ""
+}
+
+func (x *PredictRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
 	}
 	return ""
 }
@@ -919,7 +933,10 @@ type PredictBatchRequest struct {
 	// The inputs, in order. Their version fields are ignored.
 	Items []*PredictRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
 	// The version they are for, as in LoadRequest; empty for the only one held.
-	Version       string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The W3C trace context of the server's worker-call span, as in
+	// PredictRequest.traceparent; empty when the server is not tracing.
+	Traceparent   string `protobuf:"bytes,3,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -964,6 +981,13 @@ func (x *PredictBatchRequest) GetItems() []*PredictRequest {
 func (x *PredictBatchRequest) GetVersion() string {
 	if x != nil {
 		return x.Version
+	}
+	return ""
+}
+
+func (x *PredictBatchRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
 	}
 	return ""
 }
@@ -1117,18 +1141,20 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\fLoadResponse\")\n" +
 	"\rUnloadRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\"\x10\n" +
-	"\x0eUnloadResponse\"\x85\x01\n" +
+	"\x0eUnloadResponse\"\xa7\x01\n" +
 	"\x0ePredictRequest\x12(\n" +
 	"\x05input\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x05input\x12/\n" +
 	"\x06option\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06option\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\tR\aversion\"\x86\x01\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
+	"\vtraceparent\x18\x04 \x01(\tR\vtraceparent\"\x86\x01\n" +
 	"\x0fPredictResponse\x12*\n" +
 	"\x06output\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x06output\x12\x16\n" +
 	"\x06scores\x18\x02 \x03(\x01R\x06scores\x12/\n" +
-	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"i\n" +
+	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"\x8b\x01\n" +
 	"\x13PredictBatchRequest\x128\n" +
 	"\x05items\x18\x01 \x03(\v2\".swapwire.worker.v1.PredictRequestR\x05items\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion\"Q\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
+	"\vtraceparent\x18\x03 \x01(\tR\vtraceparent\"Q\n" +
 	"\x14PredictBatchResponse\x129\n" +
 	"\aresults\x18\x01 \x03(\v2\x1f.swapwire.worker.v1.BatchResultR\aresults\"x\n" +
 	"\vBatchResult\x12?\n" +

@@ -25,10 +25,17 @@ worker attached to Swapwire holds several versions at once; a failed load
 keeps every version already held. Calls are answered one at a time on the
 main thread, over the framed worker protocol (version 2, see worker.proto).
 
+When the server traces, each predict call runs in a child span of the
+server's worker-call span (an OpenTelemetry span when the opentelemetry
+package is importable); current_span() returns it, and its traceparent()
+carries the trace on to anything the model calls.
+
 Generated protocol stubs live in swapwire.worker.v1 and swapwire.v1.
 """
 
 from swapwire.worker._convert import PredictResult
 from swapwire.worker._server import PROTOCOL_VERSION, Error, Worker, serve
+from swapwire.worker._trace import current_span, parse_traceparent
 
-__all__ = ["PROTOCOL_VERSION", "Error", "PredictResult", "Worker", "serve"]
+__all__ = ["PROTOCOL_VERSION", "Error", "PredictResult", "Worker", "current_span",
+           "parse_traceparent", "serve"]

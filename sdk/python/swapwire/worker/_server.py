@@ -21,7 +21,7 @@ import traceback
 import grpc
 from google.protobuf.message import DecodeError
 
-from swapwire.worker import _convert
+from swapwire.worker import _convert, _trace
 from swapwire.worker.v1 import worker_pb2
 
 PROTOCOL_VERSION = 2
@@ -194,7 +194,8 @@ def _predict(models, request):
     try:
         value = _convert.input_from_value(request.input)
         option = _convert.option_from_struct(request.option, request.HasField("option"))
-        result = model.predict(value, option)
+        with _trace.traced(request.traceparent):
+            result = model.predict(value, option)
     except Exception as exc:
         code, message = status_of(exc)
         if code is grpc.StatusCode.INTERNAL:
@@ -220,7 +221,8 @@ def _predict_batch(models, request, out):
         index.append(i)
     if index:
         try:
-            outputs = list(model.predict_batch(inputs, options))
+            with _trace.traced(request.traceparent):
+                outputs = list(model.predict_batch(inputs, options))
         except Exception as exc:
             code, message = status_of(exc)
             if code is grpc.StatusCode.INTERNAL:

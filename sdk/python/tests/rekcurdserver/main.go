@@ -187,7 +187,7 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(*store, *listen, log); err != nil {
-		log.Error("rekcurdserver stopped", "err", err)
+		log.Error("rekcurdserver stopped", "error", err)
 		os.Exit(1)
 	}
 }

@@ -69,12 +69,14 @@ class LoadResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PredictBatchRequest(_message.Message):
-    __slots__ = ["items", "version"]
+    __slots__ = ["items", "traceparent", "version"]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[PredictRequest]
+    traceparent: str
     version: str
-    def __init__(self, items: _Optional[_Iterable[_Union[PredictRequest, _Mapping]]] = ..., version: _Optional[str] = ...) -> None: ...
+    def __init__(self, items: _Optional[_Iterable[_Union[PredictRequest, _Mapping]]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class PredictBatchResponse(_message.Message):
     __slots__ = ["results"]
@@ -83,14 +85,16 @@ class PredictBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ["input", "option", "version"]
+    __slots__ = ["input", "option", "traceparent", "version"]
     INPUT_FIELD_NUMBER: _ClassVar[int]
     OPTION_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     input: _value_pb2.Value
     option: _struct_pb2.Struct
+    traceparent: str
     version: str
-    def __init__(self, input: _Optional[_Union[_value_pb2.Value, _Mapping]] = ..., option: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[str] = ...) -> None: ...
+    def __init__(self, input: _Optional[_Union[_value_pb2.Value, _Mapping]] = ..., option: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
     __slots__ = ["option", "output", "scores"]
