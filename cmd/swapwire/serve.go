@@ -178,11 +178,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, serving.WithModels(names...), serving.WithDefaultModel(names[0]))
 	}
 	if *tlsCert != "" {
-		creds, err := serverTLS(*tlsCert, *tlsKey, *tlsClientCA)
+		cfg, err := serverTLSConfig(*tlsCert, *tlsKey, *tlsClientCA)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, serving.WithGRPCOptions(grpc.Creds(creds)))
+		opts = append(opts, serving.WithGRPCOptions(grpc.Creds(credentials.NewTLS(cfg))))
+		// The HTTP listener serves HTTPS with the same certificate. A client
+		// certificate is verified when one is sent and is then an identity,
+		// as over gRPC; a browser without one signs in with a token.
+		hcfg := cfg.Clone()
+		if hcfg.ClientCAs != nil {
+			hcfg.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+		opts = append(opts, serving.WithHTTPTLS(hcfg))
 	}
 	serving.ReserveProc(log)
 	traceOpts, flushTraces, err := serveTracing(ctx, log)
@@ -215,7 +223,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		go srv.ServeWeb(hlis)
-		log.Info("http", "addr", "http://"+hlis.Addr().String()+"/")
+		scheme := "http://"
+		if *tlsCert != "" {
+			scheme = "https://"
+		}
+		log.Info("http", "addr", scheme+hlis.Addr().String()+"/")
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
@@ -288,7 +300,18 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
+// serverTLS is the gRPC server's credentials for serverTLSConfig.
 func serverTLS(certFile, keyFile, clientCA string) (credentials.TransportCredentials, error) {
+	cfg, err := serverTLSConfig(certFile, keyFile, clientCA)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// serverTLSConfig loads the server certificate and, when clientCA is set,
+// requires client certificates signed by it.
+func serverTLSConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
@@ -306,7 +329,7 @@ func serverTLS(certFile, keyFile, clientCA string) (credentials.TransportCredent
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	return credentials.NewTLS(cfg), nil
+	return cfg, nil
 }
 
 // splitCommand splits a command line into words, honouring single and

@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -488,9 +490,44 @@ func TestCLITLSFlags(t *testing.T) {
 func TestServeTLSFlags(t *testing.T) {
 	pki := newTestPKI(t)
 	ids := writeSecret(t, "deployer read subject:CN="+clientCN+"\n")
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := hl.Addr().String()
+	hl.Close()
 	r := startServe(t, "--model-dir", t.TempDir(), "--worker-addr", "127.0.0.1:1", "--admin-tokens-file", ids,
-		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca)
+		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca, "--http-listen", httpAddr)
 	addr := "--addr=" + r.addr
+
+	// The HTTP listener serves HTTPS with the same certificate, and the
+	// client certificate is the same identity as over gRPC.
+	caPEM, err := os.ReadFile(pki.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	clientCert, err := tls.LoadX509KeyPair(pki.clientCert, pki.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{clientCert}}}}
+	resp, err := hc.Get("https://" + httpAddr + "/api/v1/whoami")
+	if err != nil {
+		t.Fatalf("HTTPS with a client certificate: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"deployer"`) || !strings.Contains(string(body), `"read"`) {
+		t.Fatalf("whoami over HTTPS: %d %s, want the deployer identity with role read", resp.StatusCode, body)
+	}
+	if resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/api/v1/whoami"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the HTTPS listener answered %d", resp.StatusCode)
+		}
+	}
 
 	if out := run(t, "models", addr, "--tls-ca", pki.ca, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey); !strings.HasPrefix(out, "MODEL") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("models on an empty store printed %q, want the header only", out)
