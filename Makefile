@@ -215,3 +215,7 @@ test-operator: k8s-controlplane ## vet and test the operator against a real API 
 demo-k8s: build k8s-controlplane ## local control plane + operator: apply a ModelService, switch its version with kubectl apply, show the status
 	cd cmd/swapwire-operator && $(GO) build -o $(BIN)/swapwire-operator .
 	./scripts/demo-k8s.sh
+
+.PHONY: screenshots
+screenshots: ## rerun the dashboard's browser test and rewrite docs/dashboard/*.png from it
+	SWAPWIRE_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestDashboard ./internal/dashboard/

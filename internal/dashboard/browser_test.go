@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -72,7 +73,8 @@ func chromium(t *testing.T) string {
 // Chromium: sign in, upload a version through the page, see it serve,
 // switch back, split 90/10, evaluate two versions and see the confusion
 // matrix, and check that a read-only identity has no mutating control. It
-// writes the screenshots of docs/dashboard.
+// takes the screenshots of docs/dashboard (written there with
+// SWAPWIRE_UPDATE_SCREENSHOTS=1: make screenshots).
 func TestDashboardInChromium(t *testing.T) {
 	chrome := chromium(t)
 	root := t.TempDir()
@@ -153,15 +155,25 @@ func TestDashboardInChromium(t *testing.T) {
 	bctx, bcancel := chromedp.NewContext(actx)
 	defer bcancel()
 
-	docs := filepath.Join("..", "..", "docs", "dashboard")
-	if err := os.MkdirAll(docs, 0o755); err != nil {
-		t.Fatal(err)
+	// The screenshots go to docs/dashboard with
+	// SWAPWIRE_UPDATE_SCREENSHOTS=1 (make screenshots), so that a test run
+	// does not leave the checkout modified; otherwise to a temporary
+	// directory, after the same checks.
+	docs := t.TempDir()
+	if os.Getenv("SWAPWIRE_UPDATE_SCREENSHOTS") != "" {
+		docs = filepath.Join("..", "..", "docs", "dashboard")
+		if err := os.MkdirAll(docs, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	shot := func(name string) {
 		t.Helper()
 		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if !bytes.HasPrefix(b, []byte("\x89PNG")) || len(b) < 10_000 {
+			t.Fatalf("screenshot %s: %d bytes, not a PNG of a page", name, len(b))
 		}
 		if err := os.WriteFile(filepath.Join(docs, name), b, 0o644); err != nil {
 			t.Fatal(err)
