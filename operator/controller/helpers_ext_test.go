@@ -36,14 +36,20 @@ func eventually(t *testing.T, timeout time.Duration, check func(ctx context.Cont
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	var err error
+	// last is the newest error not caused by the deadline itself, which
+	// says more than "context deadline exceeded".
+	var last error
 	for {
-		if err = check(ctx); err == nil {
+		err := check(ctx)
+		if err == nil {
 			return
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("after %v: %v", timeout, err)
+			t.Fatalf("after %v: %v", timeout, last)
 		case <-tick.C:
 		}
 	}
