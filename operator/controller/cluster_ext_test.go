@@ -40,7 +40,7 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 			t.Fatalf("%s is missing from KUBEBUILDER_ASSETS (scripts/k8s-controlplane.sh builds it): %v", bin, err)
 		}
 	}
-	cluster := &envtest.Environment{CRDDirectoryPaths: []string{crdDir}, ErrorIfCRDPathMissing: true, Scheme: scheme}
+	cluster := &envtest.Environment{CRDDirectoryPaths: []string{crdDir}, ErrorIfCRDPathMissing: true, Scheme: scheme, ControlPlaneStartTimeout: startTimeout}
 	noWatchListDefaulting(cluster)
 	// The TaintNodesByCondition admission plugin gives every new node the
 	// not-ready NoSchedule taint, which only the node-lifecycle controller

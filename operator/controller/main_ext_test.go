@@ -31,6 +31,9 @@ var (
 	env     *envtest.Environment
 )
 
+// startTimeout bounds each control-plane process's start.
+const startTimeout = 2 * time.Minute
+
 // crdDir holds the CRD that controller-gen generates.
 var crdDir = filepath.Join("..", "..", "deploy", "operator", "crd")
 
@@ -58,6 +61,9 @@ func run(m *testing.M) int {
 		CRDDirectoryPaths:     []string{crdDir},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
+		// envtest's default, 20 s, is short on a busy 2-core machine,
+		// where the API server has been seen to need longer.
+		ControlPlaneStartTimeout: startTimeout,
 	}
 	cfg, err := env.Start()
 	if err != nil {
