@@ -25,7 +25,9 @@ import (
 // scripts/k8s-controlplane.sh; KUBEBUILDER_ASSETS names their directory),
 // with the reconciler running in a manager as it does in the operator.
 var (
-	k8s     client.Client
+	k8s client.Client
+	// cached reads through the manager's cache, as the reconciler does.
+	cached  client.Client
 	restCfg *rest.Config
 	scheme  = runtime.NewScheme()
 	env     *envtest.Environment
@@ -87,6 +89,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	cached = mgr.GetClient()
 	r := &controller.Reconciler{
 		Client:   mgr.GetClient(),
 		Scheme:   scheme,
