@@ -25,9 +25,7 @@ CONTROLLER_GEN_VERSION     := v0.23.0
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# Debian packages the Python worker and client tests use. (Debian's
-# etcd-server, for the operator's tests, is installed by
-# scripts/k8s-controlplane.sh when missing.)
+# Debian packages the Python worker and client tests use.
 DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-grpc-tools
 
 .PHONY: deps
