@@ -84,14 +84,14 @@ lint: ## gofmt, go vet, buf lint and buf format
 	buf format -d --exit-code
 
 .PHONY: test
-test: deps ## install what is missing, lint, check generated code, run every test (Go with -race), fuzz briefly
+test: deps ## install what is missing, lint, check generated code, run every test (Go with -race; the operator on a local control plane), fuzz briefly
 	$(MAKE) lint checkgenerate
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) test-deploy
 	$(MAKE) test-python
 	$(MAKE) test-node
 	$(MAKE) fuzz FUZZTIME=50000x
-	$(MAKE) checkgenerate-operator vet-operator
+	$(MAKE) checkgenerate-operator test-operator
 
 # Every decoder's fuzz target, as package:target.
 FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto ./internal/oipconv:FuzzBatchRoundTrip \
@@ -202,14 +202,15 @@ checkgenerate-operator: generate-operator ## fail when the operator's generated 
 vet-operator: ## vet (and so compile) the operator's nested modules
 	@for m in $(OPERATOR_MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
-# test-operator is not part of make test yet: its scheduler-and-kwok test
-# does not pass (see issue 16), and the control plane's first build takes
-# longer than CI's budget allows on a cold 2-core machine.
+# test-operator is part of make test. Its control plane is built once per
+# machine and cached by version (the first build is the long part of a cold
+# .ci/run; the README's test section gives the measured time); kubectl,
+# which only the demo uses, is left out of that build.
 .PHONY: test-operator
-test-operator: k8s-controlplane ## vet and test the operator against a real API server, scheduler, controller manager and kwok nodes
-	@for m in $(OPERATOR_MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+test-operator: vet-operator ## test the operator against a real API server, scheduler, controller manager and kwok nodes
+	./scripts/k8s-controlplane.sh build-test
 	cd cmd/swapwire-operator && $(GO) build -o $(BIN)/swapwire-operator .
-	cd operator && KUBEBUILDER_ASSETS=$$(../scripts/k8s-controlplane.sh dir) $(GO) test -race -count=1 ./...
+	cd operator && KUBEBUILDER_ASSETS=$$(../scripts/k8s-controlplane.sh dir) $(GO) test -race -count=1 -timeout 15m ./...
 
 .PHONY: demo-k8s
 demo-k8s: build k8s-controlplane ## local control plane + operator: apply a ModelService, switch its version with kubectl apply, show the status

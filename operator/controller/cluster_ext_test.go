@@ -40,7 +40,13 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 			t.Fatalf("%s is missing from KUBEBUILDER_ASSETS (scripts/k8s-controlplane.sh builds it): %v", bin, err)
 		}
 	}
-	cluster := &envtest.Environment{CRDDirectoryPaths: []string{crdDir}, ErrorIfCRDPathMissing: true, Scheme: scheme}
+	cluster := &envtest.Environment{CRDDirectoryPaths: []string{crdDir}, ErrorIfCRDPathMissing: true, Scheme: scheme, ControlPlaneStartTimeout: startTimeout}
+	noWatchListDefaulting(cluster)
+	// The TaintNodesByCondition admission plugin gives every new node the
+	// not-ready NoSchedule taint, which only the node-lifecycle controller
+	// lifts; that controller stays off here because, without kubelet
+	// heartbeats, it would soon mark kwok's nodes unreachable and evict.
+	cluster.ControlPlane.GetAPIServer().Configure().Append("disable-admission-plugins", "TaintNodesByCondition")
 	cfg, err := cluster.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +106,27 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 		}
 	})
 
+	// On failure, say where every pod stands and what each ModelService
+	// reports: the control plane's logs alone rarely tell.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace("default")); err == nil {
+			for _, p := range pods.Items {
+				t.Logf("pod %s: node %q phase %s conditions %+v", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+			}
+		}
+		list := &v1alpha1.ModelServiceList{}
+		if err := c.List(ctx, list, client.InNamespace("default")); err == nil {
+			for _, ms := range list.Items {
+				t.Logf("modelservice %s: generation %d status %+v", ms.Name, ms.Generation, ms.Status)
+			}
+		}
+	})
 	for i := range 4 {
 		name := fmt.Sprintf("node-%d", i)
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
@@ -236,6 +263,18 @@ func TestServiceLevelsNeverShareANodeAndDeletionCollects(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// noWatchListDefaulting turns off the API server's WatchList feature. With
+// it on (1.37's default) the server turns every watch from resourceVersion
+// "0" into a watch-list request, which needs etcd's progress notifications
+// (RequestWatchProgress): Debian's etcd 3.4.23 lacks them, so the server
+// answers each such watch with an error event. kwok's node and pod
+// informers watch from "0", so with the feature on kwok sees no pod and no
+// node change and nothing ever runs. Clients that ask for watch-list
+// themselves fall back to list-then-watch when the feature is off.
+func noWatchListDefaulting(e *envtest.Environment) {
+	e.ControlPlane.GetAPIServer().Configure().Append("feature-gates", "WatchList=false")
 }
 
 func itemsOf(list client.ObjectList) []any {

@@ -12,9 +12,11 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/swapwire/swapwire/operator/api/v1alpha1"
 )
@@ -36,14 +38,20 @@ func eventually(t *testing.T, timeout time.Duration, check func(ctx context.Cont
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	var err error
+	// last is the newest error not caused by the deadline itself, which
+	// says more than "context deadline exceeded".
+	var last error
 	for {
-		if err = check(ctx); err == nil {
+		err := check(ctx)
+		if err == nil {
 			return
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("after %v: %v", timeout, err)
+			t.Fatalf("after %v: %v", timeout, last)
 		case <-tick.C:
 		}
 	}
@@ -98,7 +106,55 @@ func create(t *testing.T, obj client.Object) {
 		if err := k8s.Delete(context.Background(), obj); client.IgnoreNotFound(err) != nil {
 			t.Error(err)
 		}
+		if ms, ok := obj.(*v1alpha1.ModelService); ok {
+			waitUntouchable(t, client.ObjectKeyFromObject(ms))
+		}
 	})
+}
+
+// waitUntouchable waits until the reconciler can no longer act on a
+// deleted ModelService, so the test may remove the store it named: the
+// manager's cache no longer has it (a reconcile that starts now finds
+// nothing and touches no store), and no reconcile that began before is
+// still running. Without this, a resync in flight could write a policy
+// file into a directory as the test's TempDir cleanup removed it.
+func waitUntouchable(t *testing.T, key client.ObjectKey) {
+	t.Helper()
+	eventually(t, wait, func(ctx context.Context) error {
+		if err := cached.Get(ctx, key, &v1alpha1.ModelService{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s is still in the manager's cache (err %v)", key, err)
+		}
+		n, err := activeReconciles()
+		if err != nil {
+			return err
+		}
+		if n != 0 {
+			return fmt.Errorf("%v reconciles still running", n)
+		}
+		return nil
+	})
+}
+
+// activeReconciles reads controller-runtime's gauge of the modelservice
+// controller's busy workers.
+func activeReconciles() (float64, error) {
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_active_workers" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "modelservice" {
+					return m.GetGauge().GetValue(), nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no controller_runtime_active_workers gauge for modelservice")
 }
 
 // update re-reads the ModelService and applies change until no conflict.

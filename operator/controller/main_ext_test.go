@@ -25,11 +25,16 @@ import (
 // scripts/k8s-controlplane.sh; KUBEBUILDER_ASSETS names their directory),
 // with the reconciler running in a manager as it does in the operator.
 var (
-	k8s     client.Client
+	k8s client.Client
+	// cached reads through the manager's cache, as the reconciler does.
+	cached  client.Client
 	restCfg *rest.Config
 	scheme  = runtime.NewScheme()
 	env     *envtest.Environment
 )
+
+// startTimeout bounds each control-plane process's start.
+const startTimeout = 2 * time.Minute
 
 // crdDir holds the CRD that controller-gen generates.
 var crdDir = filepath.Join("..", "..", "deploy", "operator", "crd")
@@ -58,6 +63,9 @@ func run(m *testing.M) int {
 		CRDDirectoryPaths:     []string{crdDir},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
+		// envtest's default, 20 s, is short on a busy 2-core machine,
+		// where the API server has been seen to need longer.
+		ControlPlaneStartTimeout: startTimeout,
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -81,6 +89,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	cached = mgr.GetClient()
 	r := &controller.Reconciler{
 		Client:   mgr.GetClient(),
 		Scheme:   scheme,
