@@ -218,5 +218,5 @@ demo-k8s: build k8s-controlplane ## local control plane + operator: apply a Mode
 	./scripts/demo-k8s.sh
 
 .PHONY: screenshots
-screenshots: ## rerun the dashboard's browser test and rewrite docs/dashboard/*.png from it
-	SWAPWIRE_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestDashboard ./internal/dashboard/
+screenshots: ## rerun only the dashboard's browser test, which rewrites docs/dashboard/*.png
+	$(GO) test -count=1 -run TestDashboard ./internal/dashboard/

@@ -73,8 +73,7 @@ func chromium(t *testing.T) string {
 // Chromium: sign in, upload a version through the page, see it serve,
 // switch back, split 90/10, evaluate two versions and see the confusion
 // matrix, and check that a read-only identity has no mutating control. It
-// takes the screenshots of docs/dashboard (written there with
-// SWAPWIRE_UPDATE_SCREENSHOTS=1: make screenshots).
+// writes the screenshots of docs/dashboard.
 func TestDashboardInChromium(t *testing.T) {
 	chrome := chromium(t)
 	root := t.TempDir()
@@ -155,16 +154,14 @@ func TestDashboardInChromium(t *testing.T) {
 	bctx, bcancel := chromedp.NewContext(actx)
 	defer bcancel()
 
-	// The screenshots go to docs/dashboard with
-	// SWAPWIRE_UPDATE_SCREENSHOTS=1 (make screenshots), so that a test run
-	// does not leave the checkout modified; otherwise to a temporary
-	// directory, after the same checks.
-	docs := t.TempDir()
-	if os.Getenv("SWAPWIRE_UPDATE_SCREENSHOTS") != "" {
-		docs = filepath.Join("..", "..", "docs", "dashboard")
-		if err := os.MkdirAll(docs, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	// The screenshots go to docs/dashboard, so the README's pictures are
+	// those of the last passing run (SWAPWIRE_SCREENSHOTS_DIR elsewhere).
+	docs := filepath.Join("..", "..", "docs", "dashboard")
+	if d := os.Getenv("SWAPWIRE_SCREENSHOTS_DIR"); d != "" {
+		docs = d
+	}
+	if err := os.MkdirAll(docs, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	shot := func(name string) {
 		t.Helper()
