@@ -50,7 +50,6 @@ func Run(ctx context.Context, addr string, factory Factory, store modelstore.Sto
 		cfg.logger = slog.Default()
 	}
 	log := cfg.logger
-	ReserveProc(log)
 	ids, err := identitiesFromEnv()
 	if err != nil {
 		return err

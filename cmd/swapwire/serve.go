@@ -192,7 +192,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		opts = append(opts, serving.WithHTTPTLS(hcfg))
 	}
-	serving.ReserveProc(log)
 	traceOpts, flushTraces, err := serveTracing(ctx, log)
 	if err != nil {
 		return err

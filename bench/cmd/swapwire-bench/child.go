@@ -167,9 +167,6 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
-	// As `swapwire serve` and serving.Run do: pinned to one CPU, keep a
-	// second P so a blocking system call does not stall every request.
-	serving.ReserveProc(nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The benchmark drives admin calls (SwitchModel) from 127.0.0.1 only.
 	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg), serving.WithDevLoopbackAdmin(true)}

@@ -244,7 +244,7 @@ func (r *Report) markdown() string {
 		r.Started.UTC().Format("2006-01-02 15:04 MST"), map[bool]string{true: "quick run: small counts, figures indicative only", false: "default counts"}[r.Quick],
 		strings.Join(r.Args, " "), r.Elapsed.Seconds(), r.CPUs, r.CPUModel, r.Kernel, r.Go)
 	if r.Pinned {
-		b.WriteString("Servers pinned to CPU 0 (`taskset -c 0`), the load generator to CPU 1; the Python workers' server is not pinned. Pinned, the bare grpc-go server runs with the GOMAXPROCS=1 the runtime picks, and Swapwire servers with 2, as `swapwire serve` does (`serving.ReserveProc`).\n\n")
+		b.WriteString("Servers pinned to CPU 0 (`taskset -c 0`, so GOMAXPROCS=1), the load generator to CPU 1; the Python workers' server is not pinned.\n\n")
 	} else {
 		b.WriteString("Not pinned: servers and load generator share every CPU.\n\n")
 	}
