@@ -29,10 +29,11 @@ help: ## list the targets
 # Python SDK's offline package build (setuptools, pip, venv) and its stub
 # generator (protoc 3.21 and gRPC's Python plugin); the Chromium the
 # dashboard's browser test drives (SWAPWIRE_SKIP_BROWSER=1 skips it); openssl
-# for the token the docs' command blocks (TestDocCommands) generate.
+# for the token the docs' command blocks (TestDocCommands) generate; etcd for
+# the operator's control plane (scripts/k8s-controlplane.sh).
 DEB_PACKAGES := python3-sklearn python3-grpcio python3-protobuf python3-numpy \
 	python3-setuptools python3-pip python3-venv protobuf-compiler protobuf-compiler-grpc \
-	chromium openssl
+	chromium openssl etcd-server
 
 .PHONY: deps
 deps: ## install what the tests need: the Debian Python packages (apt-get) and the pinned Go tools
