@@ -14,15 +14,17 @@ None for no deadline) to override the client's.
 
 from __future__ import annotations
 
+import os
 import typing
 
 import grpc
 import grpc.aio
 
-from swapwire.client import (_DEFAULT, _HEALTH_STATUS, _MAX_MESSAGE, Error, Input,
+from swapwire.client import (_DEFAULT, _HEALTH_STATUS, _MAX_MESSAGE, Error, Evaluation, Input,
                              ModelStatus, Option, PredictResult, RollbackResult, ServiceInfo,
-                             ModelSummary, _decode_health, _encode_health, _import_numpy,
-                             _model_status, _predict_result, _status_code, _wrap,
+                             ModelSummary, UploadResult, _Upload, _decode_health,
+                             _encode_health, _evaluate_requests, _evaluation, _import_numpy,
+                             _model_status, _predict_result, _status_code, _upload_result, _wrap,
                              Client as _SyncClient)
 from swapwire.v1 import model_pb2, model_pb2_grpc, prediction_pb2, prediction_pb2_grpc
 
@@ -182,3 +184,22 @@ class Client:
         r = await self._call(self._models.Rollback, model_pb2.RollbackRequest(model=model),
                              timeout)
         return RollbackResult(from_version=r.from_version, to_version=r.to_version)
+
+    async def upload(self, model: str, path: typing.Union[str, "os.PathLike[str]"],
+                     version: int = 0, chunk_size: int = 1 << 20,
+                     progress: typing.Optional[typing.Callable[[int, int], None]] = None,
+                     timeout: typing.Any = _DEFAULT) -> UploadResult:
+        """Publishes a directory or a file as a new version; see swapwire.client.Client.upload.
+
+        The archive is built before the call starts (in memory, or in a temp
+        file when large), blocking the event loop for that long."""
+        with _Upload(model, path, version, chunk_size, progress) as up:
+            r = await self._call(self._models.UploadModel, up.requests(), timeout)
+        return _upload_result(r)
+
+    async def evaluate(self, model: str, examples: typing.Iterable[typing.Any], version: int = 0,
+                       details: bool = False, timeout: typing.Any = _DEFAULT) -> Evaluation:
+        """Streams labelled examples through a version; see swapwire.client.Client.evaluate."""
+        r = await self._call(self._models.EvaluateModel,
+                             _evaluate_requests(model, examples, version, details), timeout)
+        return _evaluation(r)

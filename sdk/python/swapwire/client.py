@@ -621,41 +621,9 @@ class Client:
         called as progress(sent_bytes, total_bytes) after each chunk.
         Returns an UploadResult.
         """
-        if chunk_size <= 0:
-            raise ValueError("chunk_size must be positive")
-        buf = (io.BytesIO() if _tree_size(path) < _MEMORY_ARCHIVE
-               else tempfile.TemporaryFile(prefix="swapwire-upload-"))
-        try:
-            build_archive(path, buf)
-            total = buf.tell()
-            buf.seek(0)
-            h = hashlib.sha256()
-            while True:
-                b = buf.read(1 << 20)
-                if not b:
-                    break
-                h.update(b)
-            header = model_pb2.UploadHeader(model=model, version=version or 0,
-                                            sha256=h.hexdigest(), size=total)
-
-            def requests():
-                yield model_pb2.UploadModelRequest(header=header)
-                buf.seek(0)
-                sent = 0
-                while True:
-                    b = buf.read(chunk_size)
-                    if not b:
-                        break
-                    sent += len(b)
-                    yield model_pb2.UploadModelRequest(chunk=b)
-                    if progress is not None:
-                        progress(sent, total)
-
-            r = self._call(self._models.UploadModel, requests(), timeout)
-        finally:
-            buf.close()
-        return UploadResult(model=r.model, version=r.version, sha256=r.sha256, size=r.size,
-                            files=r.files)
+        with _Upload(model, path, version, chunk_size, progress) as up:
+            r = self._call(self._models.UploadModel, up.requests(), timeout)
+        return _upload_result(r)
 
     def switch(self, model: str, version: typing.Optional[int] = None,
                timeout: typing.Any = _DEFAULT) -> ModelStatus:
@@ -704,31 +672,95 @@ class Client:
         like an input (an int label is ints [x]); labels compare by their text
         form. details=True also returns one ExampleResult per example.
         """
-        def requests():
-            yield model_pb2.EvaluateModelRequest(
-                header=model_pb2.EvaluationHeader(model=model or "", version=version or 0,
-                                                  details=details))
-            for i, ex in enumerate(examples):
-                if isinstance(ex, dict):
-                    inp, lab, opt = ex.get("input"), ex.get("label"), ex.get("option")
-                elif isinstance(ex, (tuple, list)) and len(ex) in (2, 3):
-                    inp, lab = ex[0], ex[1]
-                    opt = ex[2] if len(ex) == 3 else None
-                else:
-                    raise TypeError("example %d: want (input, label[, option]) or a dict" % i)
-                le = model_pb2.LabelledExample()
-                le.input.CopyFrom(to_value(inp))
-                le.label.CopyFrom(to_value(lab))
-                _struct(opt, le.option)
-                yield model_pb2.EvaluateModelRequest(example=le)
+        r = self._call(self._models.EvaluateModel,
+                       _evaluate_requests(model, examples, version, details), timeout)
+        return _evaluation(r)
 
-        r = self._call(self._models.EvaluateModel, requests(), timeout)
-        return Evaluation(
-            model=r.model, version=r.version, examples=r.examples, errors=r.errors,
-            accuracy=r.accuracy,
-            labels=[LabelMetrics(m.label, m.precision, m.recall, m.f1, m.support)
-                    for m in r.labels],
-            confusion_labels=list(r.confusion.labels),
-            confusion=[list(row.counts) for row in r.confusion.rows],
-            details=[ExampleResult(d.index, d.expected, d.predicted, d.correct, d.error)
-                     for d in r.details])
+
+class _Upload:
+    """The archive of an upload and the requests that send it; a context
+    manager that removes the archive (in memory, or a temp file when large).
+    The sync and asyncio clients share it."""
+
+    def __init__(self, model: str, path: typing.Union[str, os.PathLike], version: int,
+                 chunk_size: int, progress: typing.Optional[typing.Callable[[int, int], None]]):
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self._buf = (io.BytesIO() if _tree_size(path) < _MEMORY_ARCHIVE
+                     else tempfile.TemporaryFile(prefix="swapwire-upload-"))
+        try:
+            build_archive(path, self._buf)
+            self.total = self._buf.tell()
+            self._buf.seek(0)
+            h = hashlib.sha256()
+            while True:
+                b = self._buf.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+        except BaseException:
+            self._buf.close()
+            raise
+        self._header = model_pb2.UploadHeader(model=model, version=version or 0,
+                                              sha256=h.hexdigest(), size=self.total)
+        self._chunk = chunk_size
+        self._progress = progress
+
+    def __enter__(self) -> "_Upload":
+        return self
+
+    def __exit__(self, *exc: typing.Any) -> None:
+        self._buf.close()
+
+    def requests(self) -> typing.Iterator[model_pb2.UploadModelRequest]:
+        """The header, then the archive in chunks, calling progress(sent, total)
+        after each."""
+        yield model_pb2.UploadModelRequest(header=self._header)
+        self._buf.seek(0)
+        sent = 0
+        while True:
+            b = self._buf.read(self._chunk)
+            if not b:
+                break
+            sent += len(b)
+            yield model_pb2.UploadModelRequest(chunk=b)
+            if self._progress is not None:
+                self._progress(sent, self.total)
+
+
+def _upload_result(r: typing.Any) -> UploadResult:
+    return UploadResult(model=r.model, version=r.version, sha256=r.sha256, size=r.size,
+                        files=r.files)
+
+
+def _evaluate_requests(model: str, examples: typing.Iterable[typing.Any], version: int,
+                       details: bool) -> typing.Iterator[model_pb2.EvaluateModelRequest]:
+    """The header, then one request per labelled example (see Client.evaluate)."""
+    yield model_pb2.EvaluateModelRequest(
+        header=model_pb2.EvaluationHeader(model=model or "", version=version or 0,
+                                          details=details))
+    for i, ex in enumerate(examples):
+        if isinstance(ex, dict):
+            inp, lab, opt = ex.get("input"), ex.get("label"), ex.get("option")
+        elif isinstance(ex, (tuple, list)) and len(ex) in (2, 3):
+            inp, lab = ex[0], ex[1]
+            opt = ex[2] if len(ex) == 3 else None
+        else:
+            raise TypeError("example %d: want (input, label[, option]) or a dict" % i)
+        le = model_pb2.LabelledExample()
+        le.input.CopyFrom(to_value(inp))
+        le.label.CopyFrom(to_value(lab))
+        _struct(opt, le.option)
+        yield model_pb2.EvaluateModelRequest(example=le)
+
+
+def _evaluation(r: typing.Any) -> Evaluation:
+    return Evaluation(
+        model=r.model, version=r.version, examples=r.examples, errors=r.errors,
+        accuracy=r.accuracy,
+        labels=[LabelMetrics(m.label, m.precision, m.recall, m.f1, m.support)
+                for m in r.labels],
+        confusion_labels=list(r.confusion.labels),
+        confusion=[list(row.counts) for row in r.confusion.rows],
+        details=[ExampleResult(d.index, d.expected, d.predicted, d.correct, d.error)
+                 for d in r.details])

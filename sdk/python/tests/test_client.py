@@ -8,6 +8,7 @@ This module also holds the helpers that test_rekcurd uses: go_build and
 GoServer.
 """
 
+import asyncio
 import atexit
 import hashlib
 import io
@@ -28,6 +29,7 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from swapwire import aio
 from swapwire import client as swc
 from swapwire.client import Client, Error
 from swapwire.v1 import value_pb2
@@ -446,6 +448,32 @@ class DigitsTest(unittest.TestCase):
         with self.assertRaises(Error) as cm:
             self.c.switch("digits", 9)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+    def test_asyncio_upload_and_evaluate(self):
+        async def run():
+            async with aio.Client(self.server.addr, token=self.server.token) as c:
+                seen = []
+                up = await c.upload("digits", DIGITS_V2, chunk_size=4096,
+                                    progress=lambda sent, total: seen.append((sent, total)))
+                self.assertEqual((up.model, up.version, up.files), ("digits", 2, 1))
+                self.assertEqual(seen[-1], (up.size, up.size))
+                buf = io.BytesIO()
+                swc.build_archive(DIGITS_V2, buf)
+                self.assertEqual(up.sha256, hashlib.sha256(buf.getvalue()).hexdigest())
+                with self.assertRaises(Error) as cm:
+                    await c.upload("digits", DIGITS_V2, version=1)  # version 1 exists
+                self.assertEqual(cm.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+                return up
+        asyncio.run(run())
+        wait_for(lambda: self.served_version() == 2, what="version 2 to serve")
+
+        async def evaluate():
+            async with aio.Client(self.server.addr, token=self.server.token) as c:
+                return await c.evaluate("digits", self.examples, details=True)
+        ev = asyncio.run(evaluate())
+        want = self.c.evaluate("digits", self.examples, details=True)
+        self.assertEqual((ev.model, ev.version, ev.examples, ev.errors), ("digits", 2, 10, 0))
+        self.assertEqual(ev, want, "the asyncio and sync clients evaluate alike")
 
     def test_upload_errors(self):
         with self.assertRaises(Error) as cm:
