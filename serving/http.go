@@ -126,24 +126,16 @@ func (s *Server) ServeWeb(lis net.Listener) error {
 	if s.cfg.httpTLS != nil {
 		hs.TLSConfig = s.cfg.httpTLS.Clone()
 	}
-	s.mu.Lock()
-	if s.closed || s.shutting {
-		s.mu.Unlock()
-		lis.Close()
+	if !s.trackHTTP(hs, lis) {
 		return ErrServerClosed
 	}
-	s.httpSrvs = append(s.httpSrvs, hs)
-	s.mu.Unlock()
 	s.warnExposure(lis.Addr())
 	if hs.TLSConfig != nil {
 		err = hs.ServeTLS(lis, "", "")
 	} else {
 		err = hs.Serve(lis)
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return ErrServerClosed
-	}
-	return err
+	return httpServeErr(err)
 }
 
 // captureRegistrar hands the implementation a protocol package registers

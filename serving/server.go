@@ -275,15 +275,27 @@ func (s *Server) ServeMetrics(lis net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", s.MetricsHandler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s.mu.Lock()
-	if s.closed || s.shutting {
-		s.mu.Unlock()
-		lis.Close()
+	if !s.trackHTTP(hs, lis) {
 		return ErrServerClosed
 	}
+	return httpServeErr(hs.Serve(lis))
+}
+
+// trackHTTP records hs so Shutdown and Close stop it, or closes lis and
+// reports false when the server is already stopping.
+func (s *Server) trackHTTP(hs *http.Server, lis net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.shutting {
+		lis.Close()
+		return false
+	}
 	s.httpSrvs = append(s.httpSrvs, hs)
-	s.mu.Unlock()
-	err := hs.Serve(lis)
+	return true
+}
+
+// httpServeErr maps the end of an http.Server to what Serve returns.
+func httpServeErr(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}
