@@ -137,6 +137,9 @@ func New(factory Factory, store modelstore.Store, opts ...ServerOption) (*Server
 		grpc.ChainUnaryInterceptor(s.unaryPrologue, s.grpcMet.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(recoverOpt)),
 		grpc.ChainStreamInterceptor(s.streams.intercept, s.requestIDStream, s.grpcMet.StreamServerInterceptor(), recovery.StreamServerInterceptor(recoverOpt)),
 	}
+	if cfg.streamWorkers > 0 {
+		gopts = append(gopts, grpc.NumStreamWorkers(cfg.streamWorkers))
+	}
 	gopts = append(gopts, traceOpts...)
 	s.grpc = grpc.NewServer(append(gopts, cfg.grpcOpts...)...)
 	Register(s.grpc, s)

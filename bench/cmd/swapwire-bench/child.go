@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"strconv"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -170,6 +171,15 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The benchmark drives admin calls (SwitchModel) from 127.0.0.1 only.
 	opts := []serving.ServerOption{serving.WithLogger(logger), serving.WithRegisterer(reg), serving.WithDevLoopbackAdmin(true)}
+	// SWAPWIRE_BENCH_STREAM_WORKERS=N overrides serving.WithStreamWorkers,
+	// to compare (0 starts a goroutine per call, as grpc-go does by default).
+	if v := os.Getenv("SWAPWIRE_BENCH_STREAM_WORKERS"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("SWAPWIRE_BENCH_STREAM_WORKERS: %w", err)
+		}
+		opts = append(opts, serving.WithStreamWorkers(uint32(n)))
+	}
 	var factory serving.Factory
 	var store modelstore.Store
 	switch o.kind {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type workersOpts struct {
 	batchMax   int
 	batchDelay time.Duration
 	maxTime    time.Duration
+	only       string
 }
 
 func workersFlags(fs *flag.FlagSet) *workersOpts {
@@ -43,6 +45,7 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	fs.IntVar(&o.batchMax, "workers-batch-max", 32, "workers: BatchConfig.MaxBatchSize when on")
 	fs.DurationVar(&o.batchDelay, "workers-batch-delay", time.Millisecond, "workers: BatchConfig.MaxDelay when on")
 	fs.DurationVar(&o.maxTime, "workers-max-time", 20*time.Second, "workers: time cap per point")
+	fs.StringVar(&o.only, "workers-only", "", "workers: run only these servers, for profiling: a comma-separated subset of one-process, 1, N, N-batching (default all)")
 	return o
 }
 
@@ -175,7 +178,11 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 		batching bool
 	}
 	setups := []setup{{baseline: true}, {workers: 1}, {workers: o.workers}, {workers: o.workers, batching: true}}
-	for _, s := range setups {
+	names := []string{"one-process", "1", "N", "N-batching"}
+	for i, s := range setups {
+		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), names[i]) {
+			continue
+		}
 		var name string
 		var srv *child
 		if s.baseline {
