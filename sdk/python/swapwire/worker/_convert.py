@@ -52,7 +52,7 @@ class Tensor(NamedTuple):
 
     name is the input's name; shape its dimensions without a batch
     dimension that was split off (a [3, 16] request reaches the model as
-    three calls, each with shape (16,)); values its elements in row-major
+    three items, each with shape (16,)); values its elements in row-major
     order, as a single input arrives: a list of int, float or str, or str
     or bytes (a BYTES row of one element arrives as str with shape (1,)).
     """
