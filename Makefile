@@ -95,7 +95,7 @@ test: deps ## install what is missing, lint, check generated code, run every tes
 	$(MAKE) checkgenerate-operator test-operator
 
 # Every decoder's fuzz target, as package:target.
-FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto ./internal/oipconv:FuzzBatchRoundTrip \
+FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProto ./internal/valueconv:FuzzRequestFromProto ./internal/oipconv:FuzzBatchRoundTrip \
 	./internal/rekcurdconv:FuzzParseOption ./internal/oipconv:FuzzDecodeInputs \
 	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
 FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL ./internal/archive:FuzzExtractTar

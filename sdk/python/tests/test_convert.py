@@ -10,7 +10,8 @@ from google.protobuf import struct_pb2
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from swapwire.v1 import value_pb2  # noqa: E402
-from swapwire.worker import Error, PredictResult, _convert  # noqa: E402
+from swapwire.worker import Error, PredictResult, Tensor, _convert  # noqa: E402
+from swapwire.worker.v1 import worker_pb2  # noqa: E402
 from swapwire.worker._server import parse_addr, status_of  # noqa: E402
 
 
@@ -93,6 +94,39 @@ class ScoreAndOptionTest(unittest.TestCase):
         self.assertEqual(_convert.input_from_value(value_pb2.Value(text="t")), "t")
         with self.assertRaises(ValueError):
             _convert.input_from_value(value_pb2.Value())
+
+    def test_input_tensors(self):
+        req = worker_pb2.PredictRequest()
+        req.inputs.add(name="b", shape=[2, 2], value=value_pb2.Value(ints=value_pb2.Int64Array(values=[1, 2, 3, 4])))
+        req.inputs.add(name="a", shape=[1], value=value_pb2.Value(text="row"))
+        req.inputs.add(name="f", value=value_pb2.Value(floats=value_pb2.DoubleArray(values=[0.5])))
+        got = _convert.input_from_request(req)
+        self.assertEqual(list(got), ["b", "a", "f"])  # the request's order
+        self.assertEqual(got["b"], Tensor("b", (2, 2), [1, 2, 3, 4]))
+        self.assertEqual(got["a"], Tensor(name="a", shape=(1,), values="row"))
+        self.assertEqual(got["f"].shape, ())
+        self.assertEqual(got["f"].values, [0.5])
+        self.assertIsInstance(got["b"].shape, tuple)
+        # One value stays one value.
+        self.assertEqual(_convert.input_from_request(worker_pb2.PredictRequest(input=value_pb2.Value(text="t"))), "t")
+
+    def test_input_tensors_rejects(self):
+        one = value_pb2.Value(ints=value_pb2.Int64Array(values=[1]))
+        cases = [
+            (worker_pb2.PredictRequest(), "input is empty"),
+            (worker_pb2.PredictRequest(input=one, inputs=[worker_pb2.Tensor(name="a", value=one)]),
+             "both input and inputs"),
+            (worker_pb2.PredictRequest(inputs=[worker_pb2.Tensor(value=one)]), "named input 0 has no name"),
+            (worker_pb2.PredictRequest(inputs=[worker_pb2.Tensor(name="a", value=one),
+                                               worker_pb2.Tensor(name="a", value=one)]),
+             "input 'a' is given twice"),
+            (worker_pb2.PredictRequest(inputs=[worker_pb2.Tensor(name="a")]), "input 'a': input is empty"),
+        ]
+        for req, want in cases:
+            with self.subTest(want=want):
+                with self.assertRaises(ValueError) as cm:
+                    _convert.input_from_request(req)
+                self.assertIn(want, str(cm.exception))
 
 
 class StatusTest(unittest.TestCase):

@@ -251,6 +251,72 @@ class BatchTest(WorkerCase):
         self.assertEqual(self.stub.Predict(request(text("one")), timeout=10).output.text, "one")
 
 
+def tensors(*named):
+    """A PredictRequest carrying named tensors, given (name, shape, value) triples."""
+    req = worker_pb2.PredictRequest()
+    for name, shape, value in named:
+        req.inputs.add(name=name, shape=shape, value=value)
+    return req
+
+
+class TensorsTest(WorkerCase):
+    """Named tensors (PredictRequest.inputs) reach the model as a dict of Tensor."""
+
+    MODEL = "testmodels:SimpleModel"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = os.path.join(cls.tmp, "v1")
+        os.makedirs(d)
+        cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
+
+    def test_info_declares_two_inputs(self):
+        sig = self.stub.Info(worker_pb2.InfoRequest(), timeout=10).signature
+        self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in sig.inputs],
+                         [("INPUT0", "INT32", [16]), ("INPUT1", "INT32", [16])])
+        self.assertEqual(sig.max_batch_size, 8)
+
+    def test_predict(self):
+        # INPUT1 first: the model gets the request's order.
+        out = self.stub.Predict(tensors(("INPUT1", [16], ints(*[1] * 16)),
+                                        ("INPUT0", [16], ints(*range(16)))), timeout=10)
+        self.assertEqual(list(out.output.ints.values), [i + 1 for i in range(16)])
+        self.assertEqual(list(out.scores), [float(i - 1) for i in range(16)])
+        self.assertEqual(list(out.option["order"]), ["INPUT1", "INPUT0"])
+        seen = out.option["seen"]["INPUT0"]
+        self.assertEqual((seen["name"], list(seen["shape"]), seen["type"]), ("INPUT0", [16], "Tensor"))
+
+    def test_predict_batch(self):
+        items = [tensors(("INPUT0", [2], ints(1, 2)), ("INPUT1", [2], ints(10, 20))),
+                 tensors(("INPUT0", [2], ints(5, 5))),  # INPUT1 missing: the model's KeyError
+                 tensors(("INPUT0", [1], ints(3)), ("INPUT1", [1], value_pb2.Value())),
+                 tensors(("INPUT0", [1], ints(7)), ("INPUT1", [1], ints(-7)))]
+        resp = self.stub.PredictBatch(worker_pb2.PredictBatchRequest(items=items), timeout=10)
+        r = resp.results
+        self.assertEqual(len(r), 4)
+        self.assertEqual(list(r[0].response.output.ints.values), [11, 22])
+        self.assertEqual(list(r[0].response.scores), [-9.0, -18.0])
+        self.assertEqual((r[1].error.code, r[1].error.message),
+                         (grpc.StatusCode.INVALID_ARGUMENT.value[0], "missing key 'INPUT1'"))
+        self.assertEqual(r[2].error.code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        self.assertIn("input 'INPUT1': input is empty", r[2].error.message)
+        self.assertEqual(list(r[3].response.output.ints.values), [0])
+
+    def test_malformed_tensors_are_invalid(self):
+        cases = [
+            (tensors(("INPUT0", [1], ints(1)), ("INPUT0", [1], ints(2))), "input 'INPUT0' is given twice"),
+            (tensors(("", [1], ints(1))), "named input 0 has no name"),
+        ]
+        both = tensors(("INPUT0", [1], ints(1)))
+        both.input.CopyFrom(ints(1))
+        cases.append((both, "the request sets both input and inputs; set one"))
+        for req, want in cases:
+            with self.subTest(want=want):
+                got = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.Predict, req)
+                self.assertEqual(got, want)
+
+
 class VersionsTest(WorkerCase):
     """An attached worker given a model class holds each version separately."""
 

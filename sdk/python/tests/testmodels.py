@@ -76,3 +76,37 @@ class BatchModel(EchoModel):
             else:
                 out.append((x.upper(), [float(len(x))]))
         return out
+
+
+class SimpleModel:
+    """Triton's "simple" model: named tensors INPUT0 and INPUT1 of 16 ints;
+    the label is their sum, the scores their difference, the option the
+    names and shapes it saw."""
+
+    signature = {"inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [16]},
+                            {"name": "INPUT1", "datatype": "INT32", "shape": [16]}],
+                 "outputs": [{"name": "label", "datatype": "INT32", "shape": [16]},
+                             {"name": "scores", "datatype": "FP32", "shape": [16]}],
+                 "max_batch_size": 8}
+
+    def load(self, path):
+        pass
+
+    def predict(self, inputs, option):
+        if not isinstance(inputs, dict):
+            raise ValueError("want named tensors, got %s" % type(inputs).__name__)
+        a, b = inputs["INPUT0"], inputs["INPUT1"]
+        seen = {name: {"name": t.name, "shape": list(t.shape), "type": type(t).__name__}
+                for name, t in inputs.items()}
+        return ([x + y for x, y in zip(a.values, b.values)],
+                [x - y for x, y in zip(a.values, b.values)],
+                {"order": list(inputs), "seen": seen})
+
+    def predict_batch(self, inputs, options):
+        out = []
+        for x, opt in zip(inputs, options):
+            try:
+                out.append(self.predict(x, opt))
+            except (KeyError, ValueError) as exc:
+                out.append(exc)
+        return out

@@ -370,7 +370,8 @@ type InfoResponse struct {
 	Pid int64 `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
 	// The worker protocol version it speaks.
 	ProtocolVersion int32 `protobuf:"varint,2,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// The input kinds it accepts: text, data, ints, floats, strings. Empty means all.
+	// The input kinds it accepts: text, data, ints, floats, strings, tensors
+	// (PredictRequest.inputs). Empty means all.
 	InputKinds []string `protobuf:"bytes,3,rep,name=input_kinds,json=inputKinds,proto3" json:"input_kinds,omitempty"`
 	// Whether PredictBatch is implemented.
 	Batch bool `protobuf:"varint,4,opt,name=batch,proto3" json:"batch,omitempty"`
@@ -785,10 +786,11 @@ func (*UnloadResponse) Descriptor() ([]byte, []int) {
 	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
-// PredictRequest is one input.
+// PredictRequest is one input: exactly one of input and inputs is set. A
+// request with both, or with neither, is answered INVALID_ARGUMENT.
 type PredictRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The input.
+	// The input, for a model that takes one value.
 	Input *v1.Value `protobuf:"bytes,1,opt,name=input,proto3" json:"input,omitempty"`
 	// Options for the model.
 	Option *structpb.Struct `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
@@ -800,7 +802,12 @@ type PredictRequest struct {
 	// the server is not tracing. A worker that traces makes its span a child
 	// of it. In a PredictBatchRequest, the items' traceparent fields are
 	// ignored and the batch's own is used.
-	Traceparent   string `protobuf:"bytes,4,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Traceparent string `protobuf:"bytes,4,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// The named tensors, for a model that declares several inputs in its
+	// Signature (the Open Inference Protocol carries them): one per input, in
+	// the signature's order (else the request's), names unique and not
+	// empty. In a PredictBatchRequest each item carries its own tensors.
+	Inputs        []*Tensor `protobuf:"bytes,5,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -863,6 +870,80 @@ func (x *PredictRequest) GetTraceparent() string {
 	return ""
 }
 
+func (x *PredictRequest) GetInputs() []*Tensor {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+// Tensor is one named input of a PredictRequest.
+type Tensor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The input's name, as in the model's Signature.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Its shape without a batch dimension that was split off: a request of
+	// shape [N, 16] reaches the worker as N items of shape [16]. Elements are
+	// in row-major order; a BYTES row of one element may arrive as text, so
+	// the shape's product need not equal the value's length.
+	Shape []int64 `protobuf:"varint,2,rep,packed,name=shape,proto3" json:"shape,omitempty"`
+	// Its elements.
+	Value         *v1.Value `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tensor) Reset() {
+	*x = Tensor{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tensor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tensor) ProtoMessage() {}
+
+func (x *Tensor) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tensor.ProtoReflect.Descriptor instead.
+func (*Tensor) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Tensor) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Tensor) GetShape() []int64 {
+	if x != nil {
+		return x.Shape
+	}
+	return nil
+}
+
+func (x *Tensor) GetValue() *v1.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 // PredictResponse is one answer.
 type PredictResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -878,7 +959,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +971,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +984,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PredictResponse) GetOutput() *v1.Value {
@@ -943,7 +1024,7 @@ type PredictBatchRequest struct {
 
 func (x *PredictBatchRequest) Reset() {
 	*x = PredictBatchRequest{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1036,7 @@ func (x *PredictBatchRequest) String() string {
 func (*PredictBatchRequest) ProtoMessage() {}
 
 func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1049,7 @@ func (x *PredictBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchRequest.ProtoReflect.Descriptor instead.
 func (*PredictBatchRequest) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PredictBatchRequest) GetItems() []*PredictRequest {
@@ -1003,7 +1084,7 @@ type PredictBatchResponse struct {
 
 func (x *PredictBatchResponse) Reset() {
 	*x = PredictBatchResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1096,7 @@ func (x *PredictBatchResponse) String() string {
 func (*PredictBatchResponse) ProtoMessage() {}
 
 func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1109,7 @@ func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchResponse.ProtoReflect.Descriptor instead.
 func (*PredictBatchResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{13}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PredictBatchResponse) GetResults() []*BatchResult {
@@ -1051,7 +1132,7 @@ type BatchResult struct {
 
 func (x *BatchResult) Reset() {
 	*x = BatchResult{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1144,7 @@ func (x *BatchResult) String() string {
 func (*BatchResult) ProtoMessage() {}
 
 func (x *BatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1157,7 @@ func (x *BatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
 func (*BatchResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BatchResult) GetResponse() *PredictResponse {
@@ -1141,12 +1222,17 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\fLoadResponse\")\n" +
 	"\rUnloadRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\"\x10\n" +
-	"\x0eUnloadResponse\"\xa7\x01\n" +
+	"\x0eUnloadResponse\"\xdb\x01\n" +
 	"\x0ePredictRequest\x12(\n" +
 	"\x05input\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x05input\x12/\n" +
 	"\x06option\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06option\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
-	"\vtraceparent\x18\x04 \x01(\tR\vtraceparent\"\x86\x01\n" +
+	"\vtraceparent\x18\x04 \x01(\tR\vtraceparent\x122\n" +
+	"\x06inputs\x18\x05 \x03(\v2\x1a.swapwire.worker.v1.TensorR\x06inputs\"\\\n" +
+	"\x06Tensor\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05shape\x18\x02 \x03(\x03R\x05shape\x12(\n" +
+	"\x05value\x18\x03 \x01(\v2\x12.swapwire.v1.ValueR\x05value\"\x86\x01\n" +
 	"\x0fPredictResponse\x12*\n" +
 	"\x06output\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x06output\x12\x16\n" +
 	"\x06scores\x18\x02 \x03(\x01R\x06scores\x12/\n" +
@@ -1173,7 +1259,7 @@ func file_swapwire_worker_v1_worker_proto_rawDescGZIP() []byte {
 	return file_swapwire_worker_v1_worker_proto_rawDescData
 }
 
-var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_swapwire_worker_v1_worker_proto_goTypes = []any{
 	(*Call)(nil),                 // 0: swapwire.worker.v1.Call
 	(*Reply)(nil),                // 1: swapwire.worker.v1.Reply
@@ -1186,42 +1272,45 @@ var file_swapwire_worker_v1_worker_proto_goTypes = []any{
 	(*UnloadRequest)(nil),        // 8: swapwire.worker.v1.UnloadRequest
 	(*UnloadResponse)(nil),       // 9: swapwire.worker.v1.UnloadResponse
 	(*PredictRequest)(nil),       // 10: swapwire.worker.v1.PredictRequest
-	(*PredictResponse)(nil),      // 11: swapwire.worker.v1.PredictResponse
-	(*PredictBatchRequest)(nil),  // 12: swapwire.worker.v1.PredictBatchRequest
-	(*PredictBatchResponse)(nil), // 13: swapwire.worker.v1.PredictBatchResponse
-	(*BatchResult)(nil),          // 14: swapwire.worker.v1.BatchResult
-	(*v1.Error)(nil),             // 15: swapwire.v1.Error
-	(*v1.Value)(nil),             // 16: swapwire.v1.Value
-	(*structpb.Struct)(nil),      // 17: google.protobuf.Struct
+	(*Tensor)(nil),               // 11: swapwire.worker.v1.Tensor
+	(*PredictResponse)(nil),      // 12: swapwire.worker.v1.PredictResponse
+	(*PredictBatchRequest)(nil),  // 13: swapwire.worker.v1.PredictBatchRequest
+	(*PredictBatchResponse)(nil), // 14: swapwire.worker.v1.PredictBatchResponse
+	(*BatchResult)(nil),          // 15: swapwire.worker.v1.BatchResult
+	(*v1.Error)(nil),             // 16: swapwire.v1.Error
+	(*v1.Value)(nil),             // 17: swapwire.v1.Value
+	(*structpb.Struct)(nil),      // 18: google.protobuf.Struct
 }
 var file_swapwire_worker_v1_worker_proto_depIdxs = []int32{
 	2,  // 0: swapwire.worker.v1.Call.info:type_name -> swapwire.worker.v1.InfoRequest
 	6,  // 1: swapwire.worker.v1.Call.load:type_name -> swapwire.worker.v1.LoadRequest
 	8,  // 2: swapwire.worker.v1.Call.unload:type_name -> swapwire.worker.v1.UnloadRequest
 	10, // 3: swapwire.worker.v1.Call.predict:type_name -> swapwire.worker.v1.PredictRequest
-	12, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
-	15, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
+	13, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
+	16, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
 	3,  // 6: swapwire.worker.v1.Reply.info:type_name -> swapwire.worker.v1.InfoResponse
 	7,  // 7: swapwire.worker.v1.Reply.load:type_name -> swapwire.worker.v1.LoadResponse
 	9,  // 8: swapwire.worker.v1.Reply.unload:type_name -> swapwire.worker.v1.UnloadResponse
-	11, // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
-	13, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
+	12, // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
+	14, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
 	5,  // 11: swapwire.worker.v1.InfoResponse.signature:type_name -> swapwire.worker.v1.Signature
 	4,  // 12: swapwire.worker.v1.Signature.inputs:type_name -> swapwire.worker.v1.TensorSpec
 	4,  // 13: swapwire.worker.v1.Signature.outputs:type_name -> swapwire.worker.v1.TensorSpec
-	16, // 14: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
-	17, // 15: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
-	16, // 16: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
-	17, // 17: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
-	10, // 18: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
-	14, // 19: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
-	11, // 20: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
-	15, // 21: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	17, // 14: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
+	18, // 15: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
+	11, // 16: swapwire.worker.v1.PredictRequest.inputs:type_name -> swapwire.worker.v1.Tensor
+	17, // 17: swapwire.worker.v1.Tensor.value:type_name -> swapwire.v1.Value
+	17, // 18: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
+	18, // 19: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
+	10, // 20: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
+	15, // 21: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
+	12, // 22: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
+	16, // 23: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_worker_v1_worker_proto_init() }
@@ -1249,7 +1338,7 @@ func file_swapwire_worker_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_worker_v1_worker_proto_rawDesc), len(file_swapwire_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

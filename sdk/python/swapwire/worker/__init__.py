@@ -14,6 +14,20 @@ of Rekcurd's PredictInterface::
     if __name__ == "__main__":
         serve(Model)
 
+A model that declares several inputs in its signature attribute (see
+README) receives them as a dict of name to Tensor(name, shape, values),
+values being what a single input of that kind would be::
+
+    class Simple:
+        signature = {"inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [16]},
+                                {"name": "INPUT1", "datatype": "INT32", "shape": [16]}],
+                     "max_batch_size": 8}
+        def load(self, path):
+            pass
+        def predict(self, inputs, option):     # inputs: {"INPUT0": Tensor, ...}
+            a, b = inputs["INPUT0"].values, inputs["INPUT1"].values
+            return [x + y for x, y in zip(a, b)], [x - y for x, y in zip(a, b)]
+
 predict may also return (label, score[, option]) or {"label", "score",
 "option"}. An optional predict_batch(inputs, options) returns one result per
 input; an item may be an exception to fail only that item. ValueError,
@@ -33,9 +47,9 @@ carries the trace on to anything the model calls.
 Generated protocol stubs live in swapwire.worker.v1 and swapwire.v1.
 """
 
-from swapwire.worker._convert import PredictResult
+from swapwire.worker._convert import PredictResult, Tensor
 from swapwire.worker._server import PROTOCOL_VERSION, Error, Worker, serve
 from swapwire.worker._trace import current_span, parse_traceparent
 
-__all__ = ["PROTOCOL_VERSION", "Error", "PredictResult", "Worker", "current_span",
+__all__ = ["PROTOCOL_VERSION", "Error", "PredictResult", "Tensor", "Worker", "current_span",
            "parse_traceparent", "serve"]

@@ -1,7 +1,9 @@
 """Conversion between worker protocol messages and plain Python values.
 
 Inputs arrive as the natural Python type (str, bytes, list[int],
-list[float], list[str]) and options as a dict. A model's result may be a
+list[float], list[str]) and options as a dict. A request carrying named
+tensors (a model that declares several inputs) arrives as a dict of name to
+Tensor, in the request's order. A model's result may be a
 PredictResult-like object, a (label, score[, option]) tuple or a dict with
 "label", "score" and "option" keys; labels, scores and options may hold
 numpy (or any other) values that offer tolist(), without this module
@@ -10,6 +12,7 @@ importing numpy.
 
 import json
 import math
+from typing import Dict, List, NamedTuple, Tuple, Union
 
 from swapwire.v1 import value_pb2
 from swapwire.worker.v1 import worker_pb2
@@ -40,7 +43,52 @@ class PredictResult:
             self.label, self.score, self.option)
 
 
-def input_from_value(value):
+InputValue = Union[str, bytes, List[int], List[float], List[str]]
+"""What one input (or one tensor's elements) arrives as."""
+
+
+class Tensor(NamedTuple):
+    """One named input of a model that declares several in its signature.
+
+    name is the input's name; shape its dimensions without a batch
+    dimension that was split off (a [3, 16] request reaches the model as
+    three items, each with shape (16,)); values its elements in row-major
+    order, as a single input arrives: a list of int, float or str, or str
+    or bytes (a BYTES row of one element arrives as str with shape (1,)).
+    """
+
+    name: str
+    shape: Tuple[int, ...]
+    values: InputValue
+
+
+def input_from_request(request: worker_pb2.PredictRequest) -> Union[InputValue, Dict[str, Tensor]]:
+    """Returns what the model's predict receives for a PredictRequest: the
+    input's Python value, or for named tensors a dict of name to Tensor in
+    the request's order.
+
+    It raises ValueError when neither or both of input and inputs are set,
+    or a tensor has no name, a repeated name or no value.
+    """
+    if not request.inputs:
+        return input_from_value(request.input)
+    if request.HasField("input"):
+        raise ValueError("the request sets both input and inputs; set one")
+    out: Dict[str, Tensor] = {}
+    for i, t in enumerate(request.inputs):
+        if not t.name:
+            raise ValueError("named input %d has no name" % i)
+        if t.name in out:
+            raise ValueError("input %r is given twice" % t.name)
+        try:
+            values = input_from_value(t.value)
+        except ValueError as exc:
+            raise ValueError("input %r: %s" % (t.name, exc)) from None
+        out[t.name] = Tensor(t.name, tuple(t.shape), values)
+    return out
+
+
+def input_from_value(value: value_pb2.Value) -> InputValue:
     """Returns the Python value a swapwire.v1.Value holds.
 
     It raises ValueError for a Value with no kind set.

@@ -192,7 +192,7 @@ def _close(instance):
 def _predict(models, request):
     model = models.get(request.version)
     try:
-        value = _convert.input_from_value(request.input)
+        value = _convert.input_from_request(request)
         option = _convert.option_from_struct(request.option, request.HasField("option"))
         with _trace.traced(request.traceparent):
             result = model.predict(value, option)
@@ -213,7 +213,7 @@ def _predict_batch(models, request, out):
     inputs, options, index = [], [], []
     for i, item in enumerate(request.items):
         try:
-            inputs.append(_convert.input_from_value(item.input))
+            inputs.append(_convert.input_from_request(item))
         except ValueError as exc:
             results[i] = _error_result(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             continue

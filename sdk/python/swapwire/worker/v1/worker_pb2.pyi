@@ -85,16 +85,18 @@ class PredictBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ["input", "option", "traceparent", "version"]
+    __slots__ = ["input", "inputs", "option", "traceparent", "version"]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
     OPTION_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     input: _value_pb2.Value
+    inputs: _containers.RepeatedCompositeFieldContainer[Tensor]
     option: _struct_pb2.Struct
     traceparent: str
     version: str
-    def __init__(self, input: _Optional[_Union[_value_pb2.Value, _Mapping]] = ..., option: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, input: _Optional[_Union[_value_pb2.Value, _Mapping]] = ..., option: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
     __slots__ = ["option", "output", "scores"]
@@ -133,6 +135,16 @@ class Signature(_message.Message):
     max_batch_size: int
     outputs: _containers.RepeatedCompositeFieldContainer[TensorSpec]
     def __init__(self, inputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., max_batch_size: _Optional[int] = ...) -> None: ...
+
+class Tensor(_message.Message):
+    __slots__ = ["name", "shape", "value"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    value: _value_pb2.Value
+    def __init__(self, name: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., value: _Optional[_Union[_value_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class TensorSpec(_message.Message):
     __slots__ = ["datatype", "name", "shape"]
