@@ -78,6 +78,29 @@ class DigitsModel:
         return self._result(probabilities)
 
     def predict_batch(self, inputs, options):
+        rows = self._rows(inputs)
+        if rows is None:  # some input is not an image: find which, and fail only those
+            return self._predict_each(inputs)
+        probabilities = self.model.predict_proba(rows)
+        labels = self.model.classes_[probabilities.argmax(axis=1)].tolist()
+        # Plain ints and lists of floats: the runtime copies them without
+        # converting element by element.
+        return [PredictResult(label=label, score=p)
+                for label, p in zip(labels, probabilities.tolist())]
+
+    @staticmethod
+    def _rows(inputs):
+        """Every input as one (n, 64) array in a few C calls, or None when
+        any input is not 64 numbers from 0 to 16."""
+        for input in inputs:
+            if type(input) is not list or len(input) != PIXELS or isinstance(input[0], str):
+                return None
+        rows = np.asarray(inputs, dtype=np.float64)
+        if ((rows < 0) | (rows > 16)).any():
+            return None
+        return rows
+
+    def _predict_each(self, inputs):
         results = [None] * len(inputs)
         rows, index = [], []
         for i, input in enumerate(inputs):

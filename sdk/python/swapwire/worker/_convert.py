@@ -278,8 +278,14 @@ def fill_option(struct, option):
 
 def fill_response(response, result):
     """Fills a worker PredictResponse from a model's result; TypeError when malformed."""
-    label, score, option = split_result(result)
-    response.output.CopyFrom(value_from_label(label))
+    if type(result) is PredictResult:
+        label, score, option = result.label, result.score, result.option
+    else:
+        label, score, option = split_result(result)
+    if type(label) is int and _INT64_MIN <= label <= _INT64_MAX:
+        response.output.ints.values.append(label)  # the common classifier label, without a Value copy
+    else:
+        response.output.CopyFrom(value_from_label(label))
     if score is not None:
         _fill_scores(response.scores, score)
     if option is not None:

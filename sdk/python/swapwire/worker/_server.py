@@ -208,18 +208,19 @@ def _predict_batch(models, request, out):
     if not models.batch:
         raise Error(grpc.StatusCode.UNIMPLEMENTED, "the model has no predict_batch")
     model = models.get(request.version)
-    n = len(request.items)
-    results = [None] * n
-    inputs, options, index = [], [], []
-    for i, item in enumerate(request.items):
+    items = request.items
+    failed = {}  # item position -> (code, message) for items that did not convert
+    inputs, options = [], []
+    to_input, to_option = _convert.input_from_request, _convert.option_from_struct
+    for i, item in enumerate(items):
         try:
-            inputs.append(_convert.input_from_request(item))
+            inputs.append(to_input(item))
         except ValueError as exc:
-            results[i] = _error_result(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            failed[i] = (grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             continue
-        options.append(_convert.option_from_struct(item.option, item.HasField("option")))
-        index.append(i)
-    if index:
+        options.append(to_option(item.option, item.HasField("option")))
+    outputs = ()
+    if inputs:
         try:
             with _trace.traced(request.traceparent):
                 outputs = list(model.predict_batch(inputs, options))
@@ -231,27 +232,32 @@ def _predict_batch(models, request, out):
         if len(outputs) != len(inputs):
             raise Error(grpc.StatusCode.INTERNAL, "predict_batch returned %d results for %d inputs"
                         % (len(outputs), len(inputs)))
-        for i, result in zip(index, outputs):
-            results[i] = _batch_result(result)
-    out.results.extend(results)
+    # Results are built in place in the reply, in item order: no message is
+    # made and then copied per item.
+    add, fill = out.results.add, _fill_batch_result
+    it = iter(outputs)
+    for i in range(len(items)):
+        r = add()
+        if i in failed:
+            _set_error(r.error, *failed[i])
+        else:
+            fill(r, next(it))
 
 
-def _error_result(code, message):
-    r = worker_pb2.BatchResult()
-    r.error.code = _code_number(code)
-    r.error.message = message
-    return r
+def _set_error(err, code, message):
+    err.code = _code_number(code)
+    err.message = message
 
 
-def _batch_result(out):
-    if isinstance(out, BaseException):
-        return _error_result(*status_of(out))
-    r = worker_pb2.BatchResult()
+def _fill_batch_result(r, result):
+    if isinstance(result, BaseException):
+        _set_error(r.error, *status_of(result))
+        return
     try:
-        _convert.fill_response(r.response, out)
+        _convert.fill_response(r.response, result)
     except Exception as exc:
-        return _error_result(grpc.StatusCode.INTERNAL, "bad predict result: %s" % exc)
-    return r
+        r.ClearField("response")
+        _set_error(r.error, grpc.StatusCode.INTERNAL, "bad predict result: %s" % exc)
 
 
 def handle(models, call):
