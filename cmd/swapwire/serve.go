@@ -76,6 +76,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep accepting with health NOT_SERVING before stopping (endpoint removal time)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, the most the drain delay, in-flight requests and closing models may take in all")
 	maxStreams := fs.Uint("max-concurrent-streams", serving.DefaultMaxConcurrentStreams, "streams one connection may have open at once; 0 for no cap")
+	streamWorkers := fs.Uint("stream-workers", serving.DefaultStreamWorkers, "long-lived goroutines that handle calls (a call past them gets its own); 0 starts one per call")
 	keepaliveMin := fs.Duration("keepalive-min-time", 10*time.Second, "clients that ping more often are disconnected")
 	maxConnAge := fs.Duration("max-connection-age", 30*time.Minute, "close connections older than this (GOAWAY), so clients spread over new replicas; 0 for never")
 	maxConnGrace := fs.Duration("max-connection-age-grace", time.Minute, "time calls in flight get to finish on a connection closed for its age")
@@ -168,7 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		serving.WithDevLoopbackAdmin(*devLoopback), serving.WithPlaintextTokens(*plainTokens),
 		serving.WithRequestLog(*logRequests),
 		serving.WithDrainDelay(*drainDelay), serving.WithLoadTimeout(*loadTimeout),
-		serving.WithMaxConcurrentStreams(uint32(*maxStreams)), serving.WithKeepaliveMinTime(*keepaliveMin),
+		serving.WithMaxConcurrentStreams(uint32(*maxStreams)), serving.WithStreamWorkers(uint32(*streamWorkers)), serving.WithKeepaliveMinTime(*keepaliveMin),
 		serving.WithMaxConnectionAge(*maxConnAge, *maxConnGrace), serving.WithRequestTimeout(*requestTimeout),
 		serving.WithMaxUploadBytes(*maxUpload),
 		serving.WithUploadLimits(serving.UploadLimits{MaxExtractedBytes: *maxExtracted, MaxFiles: *maxFiles, MaxConcurrent: *maxUploads, IdleTimeout: *uploadIdle}),
