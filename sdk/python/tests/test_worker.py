@@ -243,6 +243,19 @@ class BatchTest(WorkerCase):
                          (grpc.StatusCode.INTERNAL.value[0], "RuntimeError: item crashed"))
         self.assertEqual(r[4].response.output.text, "XYZ")
 
+        # Results the runtime cannot send fail only their own item, and
+        # leave no half-filled response behind.
+        items = [request(text("malformed")), request(text("ok")), request(text("big"))]
+        r = self.stub.PredictBatch(worker_pb2.PredictBatchRequest(items=items), timeout=10).results
+        self.assertEqual(r[0].error.code, grpc.StatusCode.INTERNAL.value[0])
+        self.assertTrue(r[0].error.message.startswith("bad predict result: predict returned a tuple of 4"),
+                        r[0].error.message)
+        self.assertFalse(r[0].HasField("response"))
+        self.assertEqual(r[1].response.output.text, "OK")
+        self.assertEqual(r[2].error.code, grpc.StatusCode.INTERNAL.value[0])
+        self.assertIn("does not fit in int64", r[2].error.message)
+        self.assertFalse(r[2].HasField("response"))
+
         items = [request(text("ok")), request(text("explode"))]
         details = self.assert_code(grpc.StatusCode.INTERNAL, self.stub.PredictBatch,
                                    worker_pb2.PredictBatchRequest(items=items))

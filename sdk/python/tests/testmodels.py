@@ -58,7 +58,8 @@ class EchoModel:
 
 
 class BatchModel(EchoModel):
-    """Adds predict_batch: an input "fail" fails its item; "explode" fails the call."""
+    """Adds predict_batch: an input "fail" fails its item; "explode" fails the call;
+    "malformed" and "big" return results the runtime cannot send."""
 
     signature = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
                  "outputs": [{"name": "label", "datatype": "BYTES", "shape": [1]}],
@@ -73,6 +74,10 @@ class BatchModel(EchoModel):
                 out.append(ValueError("bad item"))
             elif x == "internal":
                 out.append(RuntimeError("item crashed"))
+            elif x == "malformed":
+                out.append(("label", [0.5], "not json", "extra"))  # a 4-tuple is no result
+            elif x == "big":
+                out.append((1 << 64, None))  # an int label that int64 cannot hold
             else:
                 out.append((x.upper(), [float(len(x))]))
         return out
