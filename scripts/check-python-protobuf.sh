@@ -84,6 +84,7 @@ assert google.protobuf.__version__ == sys.argv[1], "not the exported runtime"
 assert google.protobuf.__file__.startswith(sys.argv[2]), "not the venv's protobuf"
 assert api_implementation.Type() == "python"
 EOF
+"$vpy" "$root/scripts/python-protobuf-descriptor.py" --check
 
 echo "== importing every swapwire module"
 (cd "$root/sdk/python" && "$vpy" - <<'EOF'

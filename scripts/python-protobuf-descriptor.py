@@ -4,6 +4,7 @@ Debian's python3 (its protobuf 4.21 reads the descriptor set).
 
     python-protobuf-descriptor.py DESCRIPTOR_SET DESCRIPTOR_PB2_PY \
         UPB_EDITION_DEFAULTS_H DEFAULTS_TEMPLATE DEFAULTS_PY
+    python-protobuf-descriptor.py --check    # with the built runtime
 
 protoc 3.21 writes a descriptor_pb2.py that a current pure-Python runtime
 cannot load: descriptor.proto gained top-level enums (Edition,
@@ -161,5 +162,61 @@ def main():
           % len(ast.literal_eval("b\"" + m.group(1) + "\"")))
 
 
+FEATURES = ("field_presence", "enum_type", "repeated_field_encoding", "utf8_validation",
+            "message_encoding", "json_format")
+
+
+def check():
+    """On the built runtime: builds descriptor.proto again in a fresh pool,
+    where the runtime resolves every descriptor's features itself (from
+    python_edition_defaults.py), and compares them with the embedded ones."""
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(descriptor_pb2.FileDescriptorProto.FromString(descriptor_pb2.DESCRIPTOR.serialized_pb))
+    fresh = pool.FindFileByName(descriptor_pb2.DESCRIPTOR.name)
+    compared, differ = [0], []
+
+    def same(a, b, name):
+        fa, fb = a._GetFeatures(), b._GetFeatures()
+        got = tuple(getattr(fa, n) for n in FEATURES)
+        want = tuple(getattr(fb, n) for n in FEATURES)
+        compared[0] += 1
+        if got != want:
+            differ.append((name, got, want))
+
+    def enum(a, b):
+        same(a, b, a.full_name)
+        for v in a.values:
+            same(v, b.values_by_name[v.name], a.full_name + "." + v.name)
+
+    def message(a, b):
+        same(a, b, a.full_name)
+        for f in a.fields:
+            same(f, b.fields_by_name[f.name], f.full_name)
+        for o in a.oneofs:
+            same(o, b.oneofs_by_name[o.name], o.full_name)
+        for n in a.nested_types:
+            message(n, b.nested_types_by_name[n.name])
+        for e in a.enum_types:
+            enum(e, b.enum_types_by_name[e.name])
+
+    same(descriptor_pb2.DESCRIPTOR, fresh, fresh.name)
+    for name, m in descriptor_pb2.DESCRIPTOR.message_types_by_name.items():
+        message(m, fresh.message_types_by_name[name])
+    for name, e in descriptor_pb2.DESCRIPTOR.enum_types_by_name.items():
+        enum(e, fresh.enum_types_by_name[name])
+    for d in differ:
+        print("embedded features of %s: %r, the runtime resolves %r" % d)
+    if differ:
+        print("descriptor_pb2: %d of %d descriptors differ" % (len(differ), compared[0]))
+        return 1
+    print("descriptor_pb2: the embedded features of all %d descriptors match the runtime's own"
+          " resolution" % compared[0])
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(check())
     main()
