@@ -347,9 +347,11 @@ class _Conn:
 
 
 # protobuf's C runtimes (upb, C++) refuse a message nested deeper than 100
-# levels while parsing; the pure-Python runtime parses any depth, and then
-# takes time exponential in the depth to serialize the option that a model
-# echoes. The worker refuses such calls the same way on every runtime.
+# levels while parsing (an option of 33 nested dicts); the pure-Python runtime
+# parses any depth. The worker refuses such calls on it too, so that it answers
+# alike on every runtime. (The pure-Python runtime still sizes and serializes
+# nested Structs in time exponential in the depth: an option of 20-odd nested
+# dicts that a model echoes back takes seconds there.)
 _RECURSION_LIMIT = 100
 _PURE_PYTHON_PROTOBUF = api_implementation.Type() == "python"
 
