@@ -141,6 +141,11 @@ test-python: ## the Python worker runtime and client tests (Debian python3-grpci
 test-python-package: ## build the Python SDK wheel, install it in a fresh venv outside the checkout, run a worker and the clients from there
 	PYTHON=$(PYTHON) GO=$(GO) ./scripts/test-sdk-python.sh
 
+.PHONY: check-python-protobuf
+check-python-protobuf: ## the Python SDK on a current protobuf runtime from a protobuf git dir (not in make test): PROTOBUF_SRC=DIR PROTOBUF_REF=v6.31.1
+	@test -n "$(PROTOBUF_SRC)" || { echo "set PROTOBUF_SRC to a protobuf git dir (and PROTOBUF_REF) or source tree"; exit 2; }
+	PYTHON=$(PYTHON) GO=$(GO) ./scripts/check-python-protobuf.sh "$(PROTOBUF_SRC)" $(PROTOBUF_REF)
+
 .PHONY: demo
 demo: build ## serve the Go digits model, predict, publish version 2, watch the hot swap
 	./scripts/demo.sh

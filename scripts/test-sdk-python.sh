@@ -4,6 +4,11 @@
 # runs a worker (python -m swapwire.worker --model mymod:Model) behind
 # `swapwire serve` and the sync and asyncio clients against it, with no
 # PYTHONPATH. Run by `make test-python`.
+#
+# SWAPWIRE_PY_SITE, when set, is a directory whose contents are copied into
+# the venv's site-packages before the wheel is installed: a protobuf runtime
+# that shadows Debian's (scripts/check-python-protobuf.sh uses it, with
+# SWAPWIRE_EXPECT_PROTOBUF="VERSION IMPLEMENTATION" for check.py to verify).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-/usr/bin/python3}
@@ -36,6 +41,10 @@ done
 echo "== installing it into a fresh venv"
 # --system-site-packages: grpcio, protobuf and numpy come from Debian.
 "$PY" -m venv --system-site-packages "$work/venv"
+if [[ -n ${SWAPWIRE_PY_SITE:-} ]]; then
+	cp -r "$SWAPWIRE_PY_SITE"/. "$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/"
+fi
+"$work/venv/bin/python" -c 'import google.protobuf as p; from google.protobuf.internal import api_implementation as a; print("protobuf", p.__version__, a.Type(), p.__file__)'
 "$work/venv/bin/python" -m pip install --quiet --no-index "$wheel"
 "$work/venv/bin/python" -m pip show swapwire | grep -E '^(Name|Version|Location)'
 

@@ -8,7 +8,9 @@ import asyncio
 import os
 import sys
 
+import google.protobuf
 import numpy as np
+from google.protobuf.internal import api_implementation
 
 import swapwire
 from swapwire import aio
@@ -27,9 +29,17 @@ expect("swapwire imported from the venv", swapwire.__file__.startswith(sys.prefi
 expect("not from the checkout", swapwire.__file__.startswith(checkout), False)
 expect("PYTHONPATH unset", os.environ.get("PYTHONPATH"), None)
 
+# The protobuf runtime of the client and of the worker: "VERSION IMPLEMENTATION".
+# scripts/check-python-protobuf.sh sets SWAPWIRE_EXPECT_PROTOBUF to the one it
+# put into the venv.
+client_protobuf = "%s %s" % (google.protobuf.__version__, api_implementation.Type())
+want_protobuf = os.environ.get("SWAPWIRE_EXPECT_PROTOBUF") or client_protobuf
+expect("client protobuf runtime", client_protobuf, want_protobuf)
+
 with Client(addr, timeout=30) as c:
     r = c.predict([1.0, 2.0, 3.0], model="summer")
     expect("sync predict", (r.model, r.version, r.label, r.scores), ("summer", 1, "big", [6.0]))
+    expect("worker protobuf runtime", r.option["protobuf"], want_protobuf)
     worker_file = r.option["swapwire_file"]
     expect("worker ran from the venv", worker_file.startswith(sys.prefix), True)
     expect("worker not from the checkout", worker_file.startswith(checkout), False)

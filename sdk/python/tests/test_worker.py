@@ -11,6 +11,8 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from google.protobuf import struct_pb2
+
 from swapwire.v1 import value_pb2
 from swapwire.worker._client import CallError
 from swapwire.worker.v1 import worker_pb2
@@ -27,6 +29,38 @@ def request(input=None, **option):
     if option:
         req.option.update(option)
     return req
+
+
+def _len_field(number, payload):
+    """One length-delimited field on the wire."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(n):
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def deep_option_call(depth, version):
+    """A Call predicting text "x" with option {"a": {"a": ... {}}} nested
+    depth times, encoded field by field (Struct.fields is a map of Value;
+    Value.struct_value is a Struct)."""
+    struct_fields = worker_pb2.PredictRequest.DESCRIPTOR.fields_by_name["option"] \
+        .message_type.fields_by_name["fields"].number
+    struct_value = struct_pb2.Value.DESCRIPTOR.fields_by_name["struct_value"].number
+    struct = b""
+    for _ in range(depth):
+        entry = _len_field(1, b"a") + _len_field(2, _len_field(struct_value, struct))
+        struct = _len_field(struct_fields, entry)
+    predict = worker_pb2.PredictRequest(input=text("x"), version=version).SerializeToString()
+    predict += _len_field(worker_pb2.PredictRequest.DESCRIPTOR.fields_by_name["option"].number,
+                          struct)
+    return worker_pb2.Call(id=7).SerializeToString() + _len_field(
+        worker_pb2.Call.DESCRIPTOR.fields_by_name["predict"].number, predict)
 
 
 def text(s):
@@ -370,15 +404,20 @@ class VersionsTest(WorkerCase):
     def test_decode_errors(self):
         self.load_version("v9")
         # 100 nested options: over the protobuf runtime's recursion limit.
-        deep = {}
-        inner = deep
-        for _ in range(100):
-            inner["a"] = {}
-            inner = inner["a"]
-        req = worker_pb2.PredictRequest(input=text("x"), version="v9")
-        req.option.update(deep)
-        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.Predict, req)
-        self.assertIn("does not parse", details)
+        # Encoded by hand: Struct.update and SerializeToString take time
+        # exponential in the depth on the pure-Python runtime (map entries
+        # copy their values), which scripts/check-python-protobuf.sh uses.
+        reply = self.stub.send_raw(deep_option_call(100, version="v9"))
+        self.assertEqual(reply.error.code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        self.assertIn("does not parse", reply.error.message)
+        # The same at depth 10 parses and reaches the model (which echoes it).
+        reply = self.stub.send_raw(deep_option_call(10, version="v9"))
+        self.assertFalse(reply.HasField("error"), reply.error.message)
+        self.assertEqual(reply.id, 7)
+        echoed, depth = reply.predict.option["option"], 0
+        while "a" in echoed:
+            echoed, depth = echoed["a"], depth + 1
+        self.assertEqual(depth, 10)
         # Over the size limit: dropped unread, and the connection lives on.
         big = worker_pb2.Call(id=1, predict=worker_pb2.PredictRequest(
             input=value_pb2.Value(data=b"\0" * ((64 << 20) + 1))))

@@ -12,7 +12,11 @@ from swapwire.worker._client import Client
 HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.dirname(HERE)
 READY_TIMEOUT = 20  # seconds; a cold Python with grpc and sklearn starts in about 1 s
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+# The interpreter for worker processes: Debian's, unless SWAPWIRE_TEST_PYTHON
+# names another (scripts/check-python-protobuf.sh runs the suite on a venv
+# whose protobuf runtime shadows Debian's).
+PYTHON = os.environ.get("SWAPWIRE_TEST_PYTHON") or (
+    "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable)
 
 
 def _pump(stream, lines):
