@@ -455,6 +455,33 @@ class StalledPeerTest(unittest.TestCase):
         self.assertEqual(stalled.sock.recv(1), b"")
 
 
+class ReplyLimitTest(unittest.TestCase):
+    """A reply over the worker's message limit is replaced by RESOURCE_EXHAUSTED,
+    and a reply at the limit goes out whole."""
+
+    def test_reply_limit(self):
+        from swapwire.worker._server import Worker
+        from testmodels import EchoModel
+
+        tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        call = worker_pb2.Call(id=3, predict=request(text("y" * 500)))
+        call.predict.option["mode"] = "tuple"  # the label alone: no path in the reply
+        worker = Worker(EchoModel, "unix://" + os.path.join(tmp, "w.sock"))
+        self.addCleanup(worker.stop)
+        worker.models.load(worker_pb2.LoadRequest(dir=tmp))
+        whole = worker._answer(call.SerializeToString())
+        reply = worker_pb2.Reply.FromString(whole)
+        self.assertEqual(reply.predict.output.text, "y" * 500)
+        worker.max_message_bytes = len(whole)
+        self.assertEqual(worker._answer(call.SerializeToString()), whole)
+        worker.max_message_bytes = len(whole) - 1
+        reply = worker_pb2.Reply.FromString(worker._answer(call.SerializeToString()))
+        self.assertEqual((reply.id, reply.error.code), (3, grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]))
+        self.assertEqual(reply.error.message, "the reply is %d bytes, over the worker's limit of %d"
+                         % (len(whole), len(whole) - 1))
+
+
 class ShutdownTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="swapwire-worker-test-")

@@ -482,36 +482,36 @@ class Worker:
             if n > self.max_message_bytes:
                 if not conn.skip(n):
                     return False
-                reply = error_reply(0, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                    "the call is %d bytes, over the worker's limit of %d"
-                                    % (n, self.max_message_bytes))
+                data = error_reply(0, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                   "the call is %d bytes, over the worker's limit of %d"
+                                   % (n, self.max_message_bytes)).SerializeToString()
             else:
                 if not conn.fill(n):
                     return False
                 payload = bytes(conn.buf[:n])
                 del conn.buf[:n]
-                reply = self._answer(payload)
-            data = reply.SerializeToString()
+                data = self._answer(payload)
             conn.sock.sendall(_HEADER.pack(len(data)) + data)
             return True
         except OSError:  # a closed, reset or stalled (socket.timeout) peer
             return False
 
     def _answer(self, payload):
+        """Returns the serialized Reply to a serialized Call."""
         try:
             call = worker_pb2.Call.FromString(payload)
             if _PURE_PYTHON_PROTOBUF:
                 _check_depth(call, 0)
         except (DecodeError, RecursionError) as exc:
             return error_reply(0, grpc.StatusCode.INVALID_ARGUMENT,
-                               "the call does not parse (an option nested too deep?): %s" % exc)
-        reply = handle(self.models, call)
-        data_len = reply.ByteSize()
-        if data_len > self.max_message_bytes:
+                               "the call does not parse (an option nested too deep?): %s"
+                               % exc).SerializeToString()
+        data = handle(self.models, call).SerializeToString()  # once: its length is the size check
+        if len(data) > self.max_message_bytes:
             return error_reply(call.id, grpc.StatusCode.RESOURCE_EXHAUSTED,
                                "the reply is %d bytes, over the worker's limit of %d"
-                               % (data_len, self.max_message_bytes))
-        return reply
+                               % (len(data), self.max_message_bytes)).SerializeToString()
+        return data
 
 
 def serve(model, addr=None, grace=DEFAULT_GRACE_SECONDS,
