@@ -18,7 +18,7 @@ func changeTime(info fs.FileInfo) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec), true
+	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)), true
 }
 
 // resident reports whether every page of f, size bytes long, is in the
