@@ -127,3 +127,18 @@ func TestResident(t *testing.T) {
 		t.Error("resident(empty) = false, want true")
 	}
 }
+
+// TestVerifyCacheWithThePageCache uses the real page-cache check: a version
+// just hashed is in the page cache, so on Linux a second Open skips the
+// hash; elsewhere the cache never skips.
+func TestVerifyCacheWithThePageCache(t *testing.T) {
+	l, _ := newCacheStore(t)
+	openTimes(t, l, 2)
+	want := int64(2)
+	if runtime.GOOS == "linux" {
+		want = 1
+	}
+	if n := l.hashed.Load(); n != want {
+		t.Fatalf("2 Opens hashed %d times, want %d", n, want)
+	}
+}
