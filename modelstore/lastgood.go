@@ -45,6 +45,13 @@ func (l *Local) rememberPolicy(dir string, data []byte) {
 	if err == nil && bytes.Equal(old, data) {
 		return
 	}
+	l.writeLastGood(dir, data)
+}
+
+// writeLastGood replaces the last good copy with data, a valid policy,
+// without reading the copy first: for UpdatePolicy, whose new generation
+// never equals what the copy holds.
+func (l *Local) writeLastGood(dir string, data []byte) {
 	if err := writeFileRename(dir, lastGoodName, data); err != nil {
 		l.log.Debug("cannot keep the last good policy", "dir", dir, "error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,14 +53,20 @@ type Local struct {
 
 	mu       sync.Mutex
 	verified map[string]*verifyRecord // version dir → what was verified
+
+	// resident is the page-cache check of the verify cache (a seam for
+	// tests); hashed counts the versions whose files Open hashed.
+	resident func(*os.File, int64) bool
+	hashed   atomic.Int64
 }
 
 var _ Store = (*Local)(nil)
 
-// verifyRecord is what Open saw of a version it verified.
+// verifyRecord is what Open saw of a version it verified, and when.
 type verifyRecord struct {
 	manifest fs.FileInfo
 	files    map[string]fs.FileInfo
+	at       time.Time
 }
 
 // NewLocal returns a store rooted at root, which must be an existing
@@ -67,10 +74,11 @@ type verifyRecord struct {
 // paths.
 func NewLocal(root string, opts ...LocalOption) (*Local, error) {
 	cfg := localConfig{
-		poll:        DefaultPollInterval,
-		fsnotify:    true,
-		debounce:    DefaultDebounce,
-		verifyCache: false, // hash every file on every Open: bit rot keeps size and mtime
+		poll:         DefaultPollInterval,
+		fsnotify:     true,
+		debounce:     DefaultDebounce,
+		verifyCache:  true, // see WithVerifyCache for what a cached Open still checks
+		verifyMaxAge: DefaultVerifyMaxAge,
 	}
 	for _, o := range opts {
 		o.applyLocal(&cfg)
@@ -101,6 +109,7 @@ func NewLocal(root string, opts ...LocalOption) (*Local, error) {
 		cfg:      cfg,
 		log:      cfg.logger,
 		verified: make(map[string]*verifyRecord),
+		resident: resident,
 	}, nil
 }
 
@@ -290,32 +299,39 @@ func (l *Local) verify(ctx context.Context, dir string) error {
 			return corruptFile(rel, errors.New("not listed in the manifest"))
 		}
 	}
-	if l.cfg.verifyCache && l.cached(dir, minfo, files) {
-		return nil
-	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	if l.cfg.verifyCache && l.cached(root, dir, minfo, files) {
+		return nil
+	}
+	at := time.Now()
+	l.hashed.Add(1)
 	if err := verifyFiles(ctx, root, m); err != nil {
+		l.forget(dir)
 		return err
 	}
 	if l.cfg.verifyCache {
 		l.mu.Lock()
-		l.verified[dir] = &verifyRecord{manifest: minfo, files: files}
+		l.verified[dir] = &verifyRecord{manifest: minfo, files: files, at: at}
 		l.mu.Unlock()
 	}
 	return nil
 }
 
-// cached reports whether dir was verified before and neither its manifest
-// nor any of its files has changed identity, size or modification time.
-func (l *Local) cached(dir string, minfo fs.FileInfo, files map[string]fs.FileInfo) bool {
+// cached reports whether Open may skip hashing dir: it hashed the version
+// less than the maximum age ago, neither its manifest nor any of its files
+// has changed identity, size, mode, modification or change time since, and
+// every page of every file is in the page cache, so that what the
+// predictor reads now is what was hashed (a page read back from the disk
+// is hashed again, so bit rot on the disk is caught).
+func (l *Local) cached(root *os.Root, dir string, minfo fs.FileInfo, files map[string]fs.FileInfo) bool {
 	l.mu.Lock()
 	rec := l.verified[dir]
 	l.mu.Unlock()
-	if rec == nil || !sameFile(rec.manifest, minfo) || len(rec.files) != len(files) {
+	if rec == nil || time.Since(rec.at) >= l.cfg.verifyMaxAge || !sameFile(rec.manifest, minfo) || len(rec.files) != len(files) {
 		return false
 	}
 	for rel, info := range files {
@@ -324,11 +340,36 @@ func (l *Local) cached(dir string, minfo fs.FileInfo, files map[string]fs.FileIn
 			return false
 		}
 	}
+	for rel, info := range files {
+		if !l.residentFile(root, rel, info) {
+			return false
+		}
+	}
 	return true
 }
 
+// residentFile opens rel under root and reports whether it is still the
+// file described by info and wholly in the page cache.
+func (l *Local) residentFile(root *os.Root, rel string, info fs.FileInfo) bool {
+	f, err := root.Open(filepath.FromSlash(rel))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	now, err := f.Stat()
+	if err != nil || !sameFile(info, now) {
+		return false
+	}
+	return l.resident(f, now.Size())
+}
+
 func sameFile(a, b fs.FileInfo) bool {
-	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && a.Mode() == b.Mode()
+	if !os.SameFile(a, b) || a.Size() != b.Size() || !a.ModTime().Equal(b.ModTime()) || a.Mode() != b.Mode() {
+		return false
+	}
+	ca, oka := changeTime(a)
+	cb, okb := changeTime(b)
+	return oka == okb && ca.Equal(cb)
 }
 
 func (l *Local) forget(dir string) {

@@ -13,6 +13,9 @@ const (
 	// DefaultDebounce is how long Watch waits for a burst of changes to
 	// settle when no WithDebounce option is given.
 	DefaultDebounce = 100 * time.Millisecond
+	// DefaultVerifyMaxAge is how long a version's verification is trusted
+	// when no WithVerifyMaxAge option is given (see WithVerifyCache).
+	DefaultVerifyMaxAge = time.Minute
 )
 
 // A LocalOption configures a [Local] store.
@@ -21,12 +24,13 @@ type LocalOption interface {
 }
 
 type localConfig struct {
-	poll        time.Duration
-	fsnotify    bool
-	debounce    time.Duration
-	maxWait     time.Duration
-	logger      *slog.Logger
-	verifyCache bool
+	poll         time.Duration
+	fsnotify     bool
+	debounce     time.Duration
+	maxWait      time.Duration
+	logger       *slog.Logger
+	verifyCache  bool
+	verifyMaxAge time.Duration
 }
 
 type localOptionFunc func(*localConfig)
@@ -61,13 +65,40 @@ func WithLogger(l *slog.Logger) LocalOption {
 	return localOptionFunc(func(c *localConfig) { c.logger = l })
 }
 
-// WithVerifyCache turns the verification cache on or off; it is off by
-// default, so every Open hashes every file. With the cache, Open remembers the identity, size and modification time of
-// every file of a version it verified, and a later Open of the same version
-// rehashes nothing if none of them changed. A change that keeps a file's
-// inode, size and modification time (a deliberate forgery, or bit rot on
-// the disk) then goes unnoticed until the process restarts; turn the cache
-// off to hash every file on every Open.
+// WithVerifyCache turns the verification cache on or off; it is on by
+// default. Open always checks a version's manifest against the files in
+// its directory (missing, extra or resized files fail it). Without the
+// cache it also hashes every file on every Open. With the cache, an Open
+// of a version this store hashed less than the maximum age ago (see
+// WithVerifyMaxAge) skips the hashing when all of these hold:
+//
+//   - neither the manifest nor any file changed identity (device and
+//     inode), size, mode, modification time or, on Linux, inode change
+//     time: any write, truncation, rename or os.Chtimes through the file
+//     system sets the change time, and nothing sets it back, so a rewrite
+//     that restores size and modification time is still caught;
+//   - on Linux, every page of every file is in the page cache (mincore(2)):
+//     the predictor's Load then reads memory, not the disk. A page that was
+//     dropped from the cache would be read back from the disk, so the
+//     version is hashed again, and bit rot on the disk is caught on that
+//     read as without the cache. On other systems the cache never skips.
+//
+// What the cache does not catch: bytes that change on the disk without
+// any file-system call and are read back into the page cache between two
+// Opens less than the maximum age apart (the pages were dropped and read
+// again by another reader in between), or memory that changes in the page
+// cache itself. Neither is caught without the cache either once the version
+// is loaded; hashing reads the page cache too, and a verified file may be
+// read by Load only after it was hashed. Turn the cache off to hash every
+// file on every Open.
 func WithVerifyCache(on bool) LocalOption {
 	return localOptionFunc(func(c *localConfig) { c.verifyCache = on })
+}
+
+// WithVerifyMaxAge sets how long the verify cache trusts a version's last
+// hashing; after that its next Open hashes every file again. Zero or less
+// hashes on every Open, like WithVerifyCache(false). The default is
+// [DefaultVerifyMaxAge].
+func WithVerifyMaxAge(d time.Duration) LocalOption {
+	return localOptionFunc(func(c *localConfig) { c.verifyMaxAge = d })
 }

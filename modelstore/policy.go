@@ -185,7 +185,7 @@ func (l *Local) UpdatePolicy(ctx context.Context, model string, fn func(*Policy)
 	if err := writeFileAtomic(dir, PolicyName, data); err != nil {
 		return Policy{}, fmt.Errorf("modelstore: write policy of %s: %w", model, err)
 	}
-	l.rememberPolicy(dir, data)
+	l.writeLastGood(dir, data)
 	return next, nil
 }
 

@@ -12,8 +12,10 @@ import (
 
 // TestOpenHashesEveryTimeByDefault rots a verified version's file in
 // place, keeping its inode, size and modification time: the next Open of a
-// store with default options catches it (before, the verify cache served
-// the corrupt weights, so a rollback could load them).
+// store with default options catches it (an old verify cache keyed on
+// those alone served the corrupt weights, so a rollback could load them;
+// the default cache also keys on the inode change time and on the pages
+// being in the page cache, see WithVerifyCache).
 func TestOpenHashesEveryTimeByDefault(t *testing.T) {
 	ctx := context.Background()
 	l, root := newLocal(t)
