@@ -115,7 +115,8 @@ func serveChild(args []string) error {
 	fmt.Printf("SWAPWIRE_BENCH_READY %s\n", lis.Addr())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		switch strings.TrimSpace(in.Text()) {
+		cmd, _, _ := strings.Cut(strings.TrimSpace(in.Text()), " ")
+		switch cmd {
 		case "mem":
 			runtime.GC()
 			debug.FreeOSMemory()
@@ -125,6 +126,15 @@ func serveChild(args []string) error {
 		case "batches":
 			n, sum := histogram(reg, "swapwire_batch_size")
 			fmt.Printf("BATCHES %d %g\n", n, sum)
+		case "loads":
+			// "loads N EVERY": the reference of the swap benchmark.
+			var n int
+			var every time.Duration
+			if f := strings.Fields(in.Text()); len(f) == 3 && loadOnly != nil {
+				n, _ = strconv.Atoi(f[1])
+				every, _ = time.ParseDuration(f[2])
+			}
+			fmt.Printf("LOADS %d\n", loadOnly(n, every))
 		case "quit":
 			stop()
 			return nil
@@ -132,6 +142,31 @@ func serveChild(args []string) error {
 	}
 	stop()
 	return nil
+}
+
+// loadOnly, set by a server of kind swap, runs the benchmark model's Load
+// alone (see modelLoadsOnly).
+var loadOnly func(n int, every time.Duration) int
+
+// modelLoadsOnly does what each swap's model Load does, n times, at most
+// once per every and alternating between the version directories: it reads
+// weights.bin into a fresh buffer and keeps it until the next one, as a
+// loaded version would. No version is published, opened, verified or
+// swapped. It returns the loads done.
+func modelLoadsOnly(dirs []string, n int, every time.Duration) int {
+	var held *weightsModel
+	done := 0
+	for i := range n {
+		t0 := time.Now()
+		m := &weightsModel{}
+		if err := m.Load(context.Background(), dirs[i%len(dirs)]); err == nil {
+			held = m
+			done++
+		}
+		time.Sleep(time.Until(t0.Add(every)))
+	}
+	_ = held
+	return done
 }
 
 // bareServer is the baseline: grpc-go with no interceptor, whose Predict
@@ -204,6 +239,18 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 		}
 		os.RemoveAll(src)
 		factory = func() predict.Predictor { return &weightsModel{} }
+		var dirs []string
+		for v := int64(1); v <= 2; v++ {
+			dir, err := local.Open(context.Background(), "m", v)
+			if err != nil {
+				cleanup()
+				return nil, err
+			}
+			dirs = append(dirs, dir)
+		}
+		loadOnly = func(n int, every time.Duration) int {
+			return modelLoadsOnly(dirs, n, every)
+		}
 		store = local
 	case "batch":
 		factory = func() predict.Predictor { return &busyModel{call: o.callCost, item: o.itemCost} }

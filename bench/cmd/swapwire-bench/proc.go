@@ -139,6 +139,27 @@ func (c *child) kill() {
 
 // batches returns how many batches the server ran and how many requests
 // they held in all, from its swapwire_batch_size histogram.
+// loads asks a server of kind swap to run its model's Load alone n times,
+// at most once per every, and waits for it to finish.
+func (c *child) loads(n int, every time.Duration) (int, error) {
+	if _, err := fmt.Fprintf(c.stdin, "loads %d %s\n", n, every); err != nil {
+		return 0, err
+	}
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			return 0, errors.New("server exited")
+		}
+		var done int
+		if _, err := fmt.Sscanf(line, "LOADS %d", &done); err != nil {
+			return 0, fmt.Errorf("unexpected answer %q", line)
+		}
+		return done, nil
+	case <-time.After(time.Duration(n)*every + time.Minute):
+		return 0, errors.New("no answer to loads")
+	}
+}
+
 func (c *child) batches() (n uint64, items float64, err error) {
 	if _, err := io.WriteString(c.stdin, "batches\n"); err != nil {
 		return 0, 0, err

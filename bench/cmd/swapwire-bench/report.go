@@ -128,6 +128,10 @@ func (s *SwapResult) markdown() string {
 	fmt.Fprintf(&b, "| Go heap in use | %.1f MiB | %.1f MiB | %.1f MiB | %+.1f MiB |\n", mib(s.Heap0), mib(s.HeapEarly), mib(s.HeapLate), mib(s.HeapLate-s.HeapEarly))
 	growth := kib(s.RSSLate - s.RSSEarly)
 	fmt.Fprintf(&b, "\nResident memory growth from %d to %d swaps: **%+.1f MiB** (target within 5 MiB: %s).\n", s.Early, s.Swaps+s.SwapFailures, growth, verdict(growth <= 5 && growth >= -5))
+	if s.RefLoads > 0 {
+		fmt.Fprintf(&b, "\n**Reference: the model's own Load, with no swap.** On the same server, steady windows alternated with windows in which it ran only what each swap's model Load does (read the %d KiB weights.bin into a fresh buffer and hold it) %d times at the same rate, with nothing published, verified, pinned or swapped. p99 steady %s, while loading %s: **%.2f×** (%.0f → %.0f req/s). No server can do a swap in less than this Load, so this ratio is a floor under the one above on this CPU.\n",
+			s.Blob>>10, s.RefLoads, ms(s.RefSteady.P99), ms(s.RefDuring.P99), float64(s.RefDuring.P99)/float64(s.RefSteady.P99), s.RefSteady.RPS, s.RefDuring.RPS)
+	}
 	return b.String()
 }
 

@@ -12,17 +12,18 @@ import (
 )
 
 type swapOpts struct {
-	streams int
-	conns   int
-	steady  int64
-	window  time.Duration
-	windows int
-	swaps   int
-	every   time.Duration
-	early   int
-	maxTime time.Duration
-	blob    int
-	warmup  int64
+	streams  int
+	conns    int
+	steady   int64
+	window   time.Duration
+	windows  int
+	swaps    int
+	every    time.Duration
+	early    int
+	maxTime  time.Duration
+	blob     int
+	warmup   int64
+	refLoads int
 }
 
 func swapFlags(fs *flag.FlagSet) *swapOpts {
@@ -38,6 +39,7 @@ func swapFlags(fs *flag.FlagSet) *swapOpts {
 	fs.DurationVar(&o.maxTime, "swap-max-time", 90*time.Second, "swap: time cap of each phase")
 	fs.IntVar(&o.blob, "swap-blob", 1<<20, "swap: bytes of weights each loaded version holds")
 	fs.Int64Var(&o.warmup, "swap-warmup", 3000, "swap: warm-up requests")
+	fs.IntVar(&o.refLoads, "swap-reference-loads", 300, "swap: the reference: the model's Load alone this many times at the swap rate, over 3 windows (0 for none)")
 	return o
 }
 
@@ -55,6 +57,10 @@ type SwapResult struct {
 	HeapLate         int64
 	Early            int
 	Load             [2]string
+	// The reference: the same load with the benchmark model's Load run
+	// alone at the swap rate, with no swap (RefLoads loads).
+	RefLoads             int
+	RefSteady, RefDuring Stat
 }
 
 func runSwap(c common, o *swapOpts, rep *Report) error {
@@ -148,6 +154,9 @@ func runSwap(c common, o *swapOpts, rep *Report) error {
 			return fmt.Errorf("swap: read memory: %w", memErr)
 		}
 	}
+	if err := runSwapReference(c, o, srv, call, res); err != nil {
+		return err
+	}
 	sr, dr := loadgen.Merge(steadyRs...), loadgen.Merge(duringRs...)
 	res.Steady = medianStat(o.streams, []loadgen.Result{sr})
 	res.During = medianStat(o.streams, []loadgen.Result{dr})
@@ -161,6 +170,47 @@ func runSwap(c common, o *swapOpts, rep *Report) error {
 	res.Load[1] = loadAvg()
 	rep.Swap = res
 	fmt.Println(res.markdown())
+	return nil
+}
+
+// runSwapReference measures what the benchmark model's own Load costs the
+// requests: steady windows alternate with windows in which the server runs
+// only the model's Load (a fresh read of weights.bin, as each swap does) at
+// the swap rate, with nothing published, verified, pinned or swapped. Its
+// p99 ratio is a floor under the swap benchmark's on the same CPU.
+func runSwapReference(c common, o *swapOpts, srv *child, call loadgen.Call, res *SwapResult) error {
+	n := o.refLoads
+	if c.quick {
+		n = min(n, 30)
+	}
+	if n <= 0 {
+		return nil
+	}
+	var steadyRs, duringRs []loadgen.Result
+	const windows = 3
+	for w := range windows {
+		r, err := loadgen.Run(loadgen.Config{Streams: o.streams, Requests: o.steady, MaxTime: o.window}, srv.conns, call)
+		if err != nil {
+			return err
+		}
+		steadyRs = append(steadyRs, r)
+		stop := make(chan struct{})
+		during := make(chan loadgen.Result, 1)
+		go func() {
+			r, _ := loadgen.Run(loadgen.Config{Streams: o.streams, Stop: stop, MaxTime: o.maxTime}, srv.conns, call)
+			during <- r
+		}()
+		done, err := srv.loads(n/windows+btoi(w < n%windows), o.every)
+		close(stop)
+		duringRs = append(duringRs, <-during)
+		if err != nil {
+			return fmt.Errorf("swap reference: %w", err)
+		}
+		res.RefLoads += done
+	}
+	sr, dr := loadgen.Merge(steadyRs...), loadgen.Merge(duringRs...)
+	res.RefSteady, res.RefDuring = medianStat(o.streams, []loadgen.Result{sr}), medianStat(o.streams, []loadgen.Result{dr})
+	logf("swap: reference: steady %v; during %d model loads alone: %v", sr, res.RefLoads, dr)
 	return nil
 }
 
