@@ -137,23 +137,26 @@ func runAll(c common, r *Report, oo *overheadOpts, so *swapOpts, bo *batchingOpt
 		score func(*Report) float64
 		keep  func(from *Report)
 		what  string
+		// headline, when set, is a run's headline figures, listed for
+		// every run so that the other run's figures can be quoted too.
+		headline func(*Report) string
 	}
 	benches := []bench{
 		{"overhead", func(c common, r *Report) error { return runOverhead(c, oo, r) },
 			func(r *Report) float64 { return r.Overhead.score() }, func(f *Report) { r.Overhead = f.Overhead },
-			"throughput ratio at the highest concurrency"},
+			"throughput ratio at the highest concurrency", nil},
 		{"swap", func(c common, r *Report) error { return runSwap(c, so, r) },
 			func(r *Report) float64 { return r.Swap.score() }, func(f *Report) { r.Swap = f.Swap },
-			"failed requests, then steady p99 / p99 during swaps"},
+			"failed requests, then steady p99 / p99 during swaps", func(r *Report) string { return r.Swap.headline() }},
 		{"batching", func(c common, r *Report) error { return runBatching(c, bo, r) },
 			func(r *Report) float64 { return r.Batching.score() }, func(f *Report) { r.Batching = f.Batching },
-			"on/off throughput ratio at the highest concurrency"},
+			"on/off throughput ratio at the highest concurrency", nil},
 		{"workers", func(c common, r *Report) error { return runWorkers(c, wo, r) },
 			func(r *Report) float64 { return r.Workers.score() }, func(f *Report) { r.Workers = f.Workers },
-			"the smallest margin over the three targets (measured / target)"},
+			"the smallest margin over the three targets (measured / target)", func(r *Report) string { return r.Workers.headline() }},
 		{"fleet", runFleet,
 			func(r *Report) float64 { return r.Fleet.score() }, func(f *Report) { r.Fleet = f.Fleet },
-			"failed requests, then the slowest convergence"},
+			"failed requests, then the slowest convergence", nil},
 	}
 	for _, b := range benches {
 		reps, worst, err := runWorse(c, b.name, b.run, b.score)
@@ -165,7 +168,42 @@ func runAll(c common, r *Report, oo *overheadOpts, so *swapOpts, bo *batchingOpt
 		for _, rr := range reps {
 			scores = append(scores, fmt.Sprintf("%.3f", b.score(rr)))
 		}
-		r.RunNotes = append(r.RunNotes, fmt.Sprintf("%s: %s per run %v; published run %d", b.name, b.what, scores, worst+1))
+		note := fmt.Sprintf("%s: %s per run %v; published run %d", b.name, b.what, scores, worst+1)
+		if b.headline != nil {
+			for i, rr := range reps {
+				note += fmt.Sprintf("; run %d: %s", i+1, b.headline(rr))
+			}
+		}
+		r.RunNotes = append(r.RunNotes, note)
 	}
 	return nil
+}
+
+// headline is a swap run's p99 ratios: during swaps, and with the model's
+// Load alone when the reference ran.
+func (s *SwapResult) headline() string {
+	if s == nil || s.Steady.P99 <= 0 {
+		return "not measured"
+	}
+	h := fmt.Sprintf("p99 during swaps %.2f× steady, %d failed", float64(s.During.P99)/float64(s.Steady.P99), s.During.Failures+s.Steady.Failures)
+	if s.RefLoads > 0 && s.RefSteady.P99 > 0 {
+		h += fmt.Sprintf(", model Load alone %.2f×", float64(s.RefDuring.P99)/float64(s.RefSteady.P99))
+	}
+	return h
+}
+
+// headline is a workers run's three target ratios.
+func (w *WorkersResult) headline() string {
+	if w == nil || w.Skipped != "" {
+		return "not measured"
+	}
+	var parts []string
+	for _, t := range w.Targets() {
+		if !t.Found {
+			parts = append(parts, "–")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%.2f×", t.Value))
+	}
+	return "p50 at 1 stream " + parts[0] + ", req/s at 16 streams " + parts[1] + ", req/s at 64 streams with batching " + parts[2]
 }
