@@ -10,13 +10,13 @@ import (
 	"github.com/swapwire/swapwire/modelstore"
 )
 
-// TestOpenHashesEveryTimeByDefault rots a verified version's file in
+// TestOpenCatchesRewriteKeepingSizeAndMtime rots a verified version's file in
 // place, keeping its inode, size and modification time: the next Open of a
 // store with default options catches it (an old verify cache keyed on
 // those alone served the corrupt weights, so a rollback could load them;
 // the default cache also keys on the inode change time and on the pages
 // being in the page cache, see WithVerifyCache).
-func TestOpenHashesEveryTimeByDefault(t *testing.T) {
+func TestOpenCatchesRewriteKeepingSizeAndMtime(t *testing.T) {
 	ctx := context.Background()
 	l, root := newLocal(t)
 	publish(t, l, "m", 0, map[string]string{"w": "weights"})
