@@ -336,12 +336,7 @@ func (l *Local) cached(root *os.Root, dir string, minfo fs.FileInfo, files map[s
 	}
 	for rel, info := range files {
 		old, ok := rec.files[rel]
-		if !ok || !sameFile(old, info) {
-			return false
-		}
-	}
-	for rel, info := range files {
-		if !l.residentFile(root, rel, info) {
+		if !ok || !sameFile(old, info) || !l.residentFile(root, rel, info) {
 			return false
 		}
 	}

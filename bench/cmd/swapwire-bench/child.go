@@ -165,7 +165,7 @@ func modelLoadsOnly(dirs []string, n int, every time.Duration) int {
 		}
 		time.Sleep(time.Until(t0.Add(every)))
 	}
-	_ = held
+	runtime.KeepAlive(held)
 	return done
 }
 

@@ -151,6 +151,8 @@ def split_result(result):
 
     It raises TypeError for anything else.
     """
+    if type(result) is PredictResult:  # the common shape, checked first
+        return result.label, result.score, result.option
     if isinstance(result, tuple):
         if len(result) == 2:
             return result[0], result[1], None
@@ -278,10 +280,7 @@ def fill_option(struct, option):
 
 def fill_response(response, result):
     """Fills a worker PredictResponse from a model's result; TypeError when malformed."""
-    if type(result) is PredictResult:
-        label, score, option = result.label, result.score, result.option
-    else:
-        label, score, option = split_result(result)
+    label, score, option = split_result(result)
     if type(label) is int and _INT64_MIN <= label <= _INT64_MAX:
         response.output.ints.values.append(label)  # the common classifier label, without a Value copy
     else:
