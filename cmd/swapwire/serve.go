@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -76,6 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep accepting with health NOT_SERVING before stopping (endpoint removal time)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, the most the drain delay, in-flight requests and closing models may take in all")
 	maxStreams := fs.Uint("max-concurrent-streams", serving.DefaultMaxConcurrentStreams, "streams one connection may have open at once; 0 for no cap")
+	gomaxprocs := fs.Int("gomaxprocs", 0, "the server's GOMAXPROCS; 0 picks one: with --worker, the CPUs its workers leave (at least 1), else Go's default. A GOMAXPROCS environment variable is kept")
 	streamWorkers := fs.Uint("stream-workers", serving.DefaultStreamWorkers, "long-lived goroutines that handle calls (a call past them gets its own); 0 starts one per call")
 	keepaliveMin := fs.Duration("keepalive-min-time", 10*time.Second, "clients that ping more often are disconnected")
 	maxConnAge := fs.Duration("max-connection-age", 30*time.Minute, "close connections older than this (GOAWAY), so clients spread over new replicas; 0 for never")
@@ -106,6 +108,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if procs, why := serverProcs(*gomaxprocs, os.Getenv("GOMAXPROCS") != "", *worker != "", *workers); procs > 0 {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev) // for a serve run inside a test binary
+		log.Info("GOMAXPROCS", "procs", procs, "cpus", prev, "why", why)
 	}
 	if *adminToken != "" {
 		return usageErr("--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline; put it in $SWAPWIRE_ADMIN_TOKEN or an --admin-tokens-file")
@@ -376,4 +383,23 @@ func splitCommand(s string) ([]string, error) {
 		return nil, errors.New("empty command")
 	}
 	return words, nil
+}
+
+// serverProcs returns the GOMAXPROCS serve sets and why, or 0 to keep Go's:
+// the --gomaxprocs flag when given; else, when the model runs in worker
+// processes started here and no GOMAXPROCS variable is set, the CPUs the
+// workers leave (sidecar.ServerProcs).
+func serverProcs(flag int, envSet, startsWorkers bool, workers int) (int, string) {
+	switch {
+	case flag > 0:
+		return flag, "--gomaxprocs"
+	case envSet || !startsWorkers:
+		return 0, ""
+	}
+	cpus := runtime.GOMAXPROCS(0)
+	procs := sidecar.ServerProcs(cpus, workers)
+	if procs == cpus {
+		return 0, ""
+	}
+	return procs, "the CPUs the worker processes leave, at least 1 (--gomaxprocs to choose)"
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/swapwire/swapwire/serving"
+	"github.com/swapwire/swapwire/serving/sidecar"
 )
 
 const pythonBin = "/usr/bin/python3"
@@ -264,6 +266,36 @@ func TestServePythonWorkers(t *testing.T) {
 	}
 	if log := r.log.String(); !strings.Contains(log, `"msg":"shutting down"`) {
 		t.Errorf("serve did not log its shutdown:\n%s", log)
+	}
+	// The server left the CPUs to its two workers, and said so.
+	if cpus := runtime.GOMAXPROCS(0); os.Getenv("GOMAXPROCS") == "" && cpus > 1 {
+		want := fmt.Sprintf(`"msg":"GOMAXPROCS","procs":%d,"cpus":%d`, max(1, cpus-2), cpus)
+		if log := r.log.String(); !strings.Contains(log, want) {
+			t.Errorf("serve's log has no %s:\n%s", want, log)
+		}
+	}
+}
+
+func TestServerProcsChoice(t *testing.T) {
+	cpus := runtime.GOMAXPROCS(0)
+	auto := sidecar.ServerProcs(cpus, 2)
+	if auto == cpus {
+		auto = 0 // nothing to change
+	}
+	for _, tc := range []struct {
+		name          string
+		flag          int
+		env, startsWk bool
+		want          int
+	}{
+		{name: "the flag wins", flag: 3, env: true, startsWk: true, want: 3},
+		{name: "a GOMAXPROCS variable is kept", env: true, startsWk: true, want: 0},
+		{name: "attach mode starts no workers", startsWk: false, want: 0},
+		{name: "workers take CPUs", startsWk: true, want: auto},
+	} {
+		if got, why := serverProcs(tc.flag, tc.env, tc.startsWk, 2); got != tc.want || (got > 0) != (why != "") {
+			t.Errorf("%s: serverProcs = %d, %q; want %d", tc.name, got, why, tc.want)
+		}
 	}
 }
 

@@ -256,6 +256,11 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 		factory = func() predict.Predictor { return &busyModel{call: o.callCost, item: o.itemCost} }
 		store = modelstore.NewStatic("busy", tmp)
 	case "workers":
+		// As swapwire serve does: the workers take CPUs, the server keeps
+		// the rest (at least one), unless GOMAXPROCS is set.
+		if os.Getenv("GOMAXPROCS") == "" {
+			runtime.GOMAXPROCS(sidecar.ServerProcs(runtime.GOMAXPROCS(0), o.workers))
+		}
 		factory = serving.Factory(sidecar.Factory(sidecar.Config{
 			Command: []string{o.python, o.script},
 			Workers: o.workers,
