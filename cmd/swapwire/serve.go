@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, the most the drain delay, in-flight requests and closing models may take in all")
 	maxStreams := fs.Uint("max-concurrent-streams", serving.DefaultMaxConcurrentStreams, "streams one connection may have open at once; 0 for no cap")
 	gomaxprocs := fs.Int("gomaxprocs", 0, "the server's GOMAXPROCS; 0 picks one: with --worker, the CPUs its workers leave (at least 1), else Go's default. A GOMAXPROCS environment variable is kept")
+	gogc := fs.Int("gogc", 0, "the server's GOGC; 0 picks 400, since the models run in the workers and the server's heap is only requests and buffers. A GOGC environment variable is kept")
 	streamWorkers := fs.Uint("stream-workers", serving.DefaultStreamWorkers, "long-lived goroutines that handle calls (a call past them gets its own); 0 starts one per call")
 	keepaliveMin := fs.Duration("keepalive-min-time", 10*time.Second, "clients that ping more often are disconnected")
 	maxConnAge := fs.Duration("max-connection-age", 30*time.Minute, "close connections older than this (GOAWAY), so clients spread over new replicas; 0 for never")
@@ -113,6 +116,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		prev := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(prev) // for a serve run inside a test binary
 		log.Info("GOMAXPROCS", "procs", procs, "cpus", prev, "why", why)
+	}
+	if *gogc > 0 || os.Getenv("GOGC") == "" {
+		percent := cmp.Or(*gogc, sidecar.ServerGCPercent)
+		prev := debug.SetGCPercent(percent)
+		defer debug.SetGCPercent(prev)
+		log.Info("GOGC", "percent", percent)
 	}
 	if *adminToken != "" {
 		return usageErr("--admin-token: a token on the command line is readable by every user in /proc/PID/cmdline; put it in $SWAPWIRE_ADMIN_TOKEN or an --admin-tokens-file")

@@ -267,6 +267,9 @@ func TestServePythonWorkers(t *testing.T) {
 	if log := r.log.String(); !strings.Contains(log, `"msg":"shutting down"`) {
 		t.Errorf("serve did not log its shutdown:\n%s", log)
 	}
+	if os.Getenv("GOGC") == "" && !strings.Contains(r.log.String(), `"msg":"GOGC","percent":400`) {
+		t.Errorf("serve did not log its GC goal of 400:\n%s", r.log)
+	}
 	// The server left the CPUs to its two workers, and said so.
 	if cpus := runtime.GOMAXPROCS(0); os.Getenv("GOMAXPROCS") == "" && cpus > 1 {
 		want := fmt.Sprintf(`"msg":"GOMAXPROCS","procs":%d,"cpus":%d`, max(1, cpus-2), cpus)

@@ -18,3 +18,12 @@ func ServerProcs(cpus, workers int) int {
 	}
 	return max(1, cpus-workers)
 }
+
+// ServerGCPercent is a GOGC for a Go server whose models run in worker
+// processes. Its heap holds only requests in flight and I/O buffers (the
+// models live in the workers), a few MiB, so at Go's default of 100 it
+// collects tens of times a second under load. In swapwire-bench workers
+// (2 CPUs, 2 workers, 64 streams, batching) 400 instead of 100 raised
+// throughput by 10% (10,780 vs 9,770 req/s, mean of five alternated runs
+// each) for 13 MiB more resident memory (38 vs 25 MiB).
+const ServerGCPercent = 400

@@ -257,9 +257,13 @@ func serveSwapwire(o childOpts, lis net.Listener, reg *prometheus.Registry) (fun
 		store = modelstore.NewStatic("busy", tmp)
 	case "workers":
 		// As swapwire serve does: the workers take CPUs, the server keeps
-		// the rest (at least one), unless GOMAXPROCS is set.
+		// the rest (at least one), and its GC goal is raised, unless
+		// GOMAXPROCS or GOGC is set.
 		if os.Getenv("GOMAXPROCS") == "" {
 			runtime.GOMAXPROCS(sidecar.ServerProcs(runtime.GOMAXPROCS(0), o.workers))
+		}
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(sidecar.ServerGCPercent)
 		}
 		factory = serving.Factory(sidecar.Factory(sidecar.Config{
 			Command: []string{o.python, o.script},

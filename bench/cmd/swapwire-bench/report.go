@@ -175,7 +175,7 @@ func (w *WorkersResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "The same model (examples/sklearn-digits: an SVC, `predict_proba` on one 8x8 image), the same requests (swapwire.v1 Predict with 64 ints) and the same Go load generator, in one run, %s: "+
 		"**one process** is bench/pyserver/server.py, a grpcio server with a %d-thread pool calling the model in-process, the way Rekcurd serves; "+
-		"**Swapwire** runs the model in examples/sklearn-digits/worker.py processes behind serving/sidecar (framed protocol over unix sockets), with GOMAXPROCS set as `swapwire serve` sets it: the CPUs the workers leave, at least 1. %d connections; one run per row. Load average before/after: %s / %s.\n\n",
+		"**Swapwire** runs the model in examples/sklearn-digits/worker.py processes behind serving/sidecar (framed protocol over unix sockets), with GOMAXPROCS and GOGC set as `swapwire serve` sets them (the CPUs the workers leave, at least 1; GOGC 400); the load generator runs with GOGC 400 too, for every server alike. %d connections; one run per row. Load average before/after: %s / %s.\n\n",
 		w.Python, w.PyThreads, w.Conns, w.Load[0], w.Load[1])
 	b.WriteString("| server | workers | batching | streams | req/s | × one process | mean batch | p50 | p99 | CPU/req server | CPU/req load gen | CPU ceiling req/s | failures |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range w.Points {

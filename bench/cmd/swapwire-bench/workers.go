@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"github.com/swapwire/swapwire/bench/loadgen"
 	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 )
+
+// loadGCPercent is the load generator's GOGC in the workers benchmark.
+const loadGCPercent = 400
 
 type workersOpts struct {
 	python     string
@@ -165,6 +169,12 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 		cpus = allCPUs() // the workers need every CPU; the load generator stays on its own
 	}
 	call := digitsCall(samples)
+	// The load generator shares the CPUs with the workers here (it has one
+	// to itself in the other benchmarks): its GC goal is raised as the
+	// server's is, so that it takes less of them, for every server alike.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
+	}
 	// One run, one model, one request set, one load generator: the
 	// one-process Python gRPC server first, then Swapwire with 1 worker, N
 	// workers, and N workers with batching.
