@@ -100,7 +100,7 @@ FUZZ_TARGETS := ./modelstore:FuzzManifest ./internal/valueconv:FuzzValueFromProt
 	./internal/jsonvalue:FuzzParseLabeledExample ./serving/sidecar:FuzzReadFrame
 FUZZ_TARGETS += ./cmd/swapwire:FuzzParseStoreURL ./internal/archive:FuzzExtractTar
 FUZZ_TARGETS += ./internal/protocol/rest:FuzzDecodeRequest
-FUZZ_TARGETS += ./serving/sidecar:FuzzParseProcStat
+FUZZ_TARGETS += ./serving/sidecar:FuzzParseProcStat ./internal/valueconv:FuzzResultsFromPacked
 # FUZZTIME is a duration, or a count of runs such as 50000x.
 FUZZTIME ?= 30s
 

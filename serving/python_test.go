@@ -159,6 +159,7 @@ func TestPythonDigitsThroughServer(t *testing.T) {
 	if len(samples.Samples) < 3 {
 		t.Fatalf("%d samples", len(samples.Samples))
 	}
+	single := make([][]float64, len(samples.Samples)) // each sample's scores, predicted alone
 	for i, s := range samples.Samples {
 		resp, err := ts.predict.Predict(waitCtx(t), &swapwirev1.PredictRequest{Model: "digits", Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: s.Pixels}}}})
 		if err != nil {
@@ -168,6 +169,7 @@ func TestPythonDigitsThroughServer(t *testing.T) {
 		if len(got) != 1 || got[0] != s.Label || len(resp.GetScores()) != 10 {
 			t.Errorf("sample %d: predicted %v (scores %d), want %d", i, got, len(resp.GetScores()), s.Label)
 		}
+		single[i] = resp.GetScores()
 	}
 	_, err = ts.predict.Predict(waitCtx(t), &swapwirev1.PredictRequest{Model: "digits", Input: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: []int64{1, 2}}}}})
 	if status.Code(err) != codes.InvalidArgument {
@@ -204,10 +206,30 @@ func TestPythonDigitsThroughServer(t *testing.T) {
 	if o := resp.GetOutputs(); len(o) != 2 || !slices.Equal(o[0].GetShape(), []int64{3}) || !slices.Equal(o[1].GetShape(), []int64{3, 10}) {
 		t.Fatalf("outputs %v", o)
 	}
+	// The batch went to the worker packed into one array and came back
+	// packed: each item's label and scores are its own, as predicted alone.
 	for i, s := range samples.Samples[:3] {
 		if got := int64(binary.LittleEndian.Uint64(resp.GetRawOutputContents()[0][8*i:])); got != s.Label {
 			t.Errorf("batch item %d: label %d, want %d", i, got, s.Label)
 		}
+		for j, want := range single[i] {
+			got := math.Float64frombits(binary.LittleEndian.Uint64(resp.GetRawOutputContents()[1][8*(10*i+j):]))
+			if math.Abs(got-want) > 1e-9 {
+				t.Errorf("batch item %d: score %d = %v, want %v as predicted alone", i, j, got, want)
+			}
+		}
+	}
+	// A bad image in a packed batch fails the request with the model's own
+	// words, as it does alone.
+	bad := slices.Clone(raw[:2*4*64])
+	binary.LittleEndian.PutUint32(bad[4*(64+5):], math.Float32bits(99))
+	_, err = oip.ModelInfer(waitCtx(t), &inferencepb.ModelInferRequest{
+		ModelName:        "digits",
+		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "pixels", Datatype: "FP32", Shape: []int64{2, 64}}},
+		RawInputContents: [][]byte{bad},
+	})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "from 0 to 16, got 99") {
+		t.Fatalf("a batch with a pixel of 99: %v, want InvalidArgument about the pixel", err)
 	}
 }
 

@@ -16,6 +16,10 @@
 //	TESTWORKER_SINGLE=1               hold one version at a time (Info.multi_version false)
 //	TESTWORKER_BATCH=no|lie           no: Info.batch false and PredictBatch UNIMPLEMENTED;
 //	                                  lie: Info.batch true and PredictBatch UNIMPLEMENTED
+//	TESTWORKER_PACKED=yes|always|short  yes: Info.packed_batch true, and a packed batch is
+//	                                  answered packed (labels and scores, no option);
+//	                                  always: batches of items are answered packed too;
+//	                                  short: packed answers lack their last label
 //	TESTWORKER_IGNORE_TERM=1          ignore SIGTERM
 //	TESTWORKER_CHILD_PIDDIR=dir       start a child "sleep 600" in the same process group
 //	                                  and write its pid to dir/<own pid>.child
@@ -61,6 +65,7 @@ import (
 
 	"github.com/swapwire/swapwire/internal/valueconv"
 	"github.com/swapwire/swapwire/predict"
+	swapwirev1 "github.com/swapwire/swapwire/proto/swapwire/v1"
 	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 )
 
@@ -122,7 +127,7 @@ func run() error {
 		where = lis.Addr().String()
 	}
 
-	w := &worker{batch: os.Getenv("TESTWORKER_BATCH"), single: os.Getenv("TESTWORKER_SINGLE") == "1", versions: map[string]string{}}
+	w := &worker{batch: os.Getenv("TESTWORKER_BATCH"), packed: os.Getenv("TESTWORKER_PACKED"), single: os.Getenv("TESTWORKER_SINGLE") == "1", versions: map[string]string{}}
 
 	term := make(chan os.Signal, 1)
 	if os.Getenv("TESTWORKER_IGNORE_TERM") == "1" {
@@ -169,6 +174,7 @@ func run() error {
 
 type worker struct {
 	batch  string
+	packed string
 	single bool
 
 	mu       sync.Mutex // one call at a time, over every connection
@@ -254,6 +260,7 @@ func (w *worker) info() *workerv1.InfoResponse {
 		Pid:             int64(os.Getpid()),
 		ProtocolVersion: 2,
 		Batch:           w.batch != "no",
+		PackedBatch:     w.packed != "",
 		Runtime:         "go testworker",
 		MultiVersion:    !w.single,
 		Versions:        held,
@@ -285,8 +292,18 @@ func (w *worker) predictBatch(req *workerv1.PredictBatchRequest) (*workerv1.Pred
 	if w.batch == "no" || w.batch == "lie" {
 		return nil, status.Error(codes.Unimplemented, "testworker: no batching")
 	}
+	items := req.GetItems()
+	if p := req.GetPacked(); p != nil {
+		var err error
+		if items, err = unpack(p); err != nil {
+			return nil, err
+		}
+	}
+	if w.packed == "always" || (w.packed != "" && req.GetPacked() != nil) {
+		return w.predictPacked(items, req.GetVersion())
+	}
 	out := &workerv1.PredictBatchResponse{}
-	for _, item := range req.GetItems() {
+	for _, item := range items {
 		resp, err := w.predict(item, req.GetVersion())
 		if err != nil {
 			out.Results = append(out.Results, &workerv1.BatchResult{Error: valueconv.ErrorToProto(err)})
@@ -295,6 +312,47 @@ func (w *worker) predictBatch(req *workerv1.PredictBatchRequest) (*workerv1.Pred
 		out.Results = append(out.Results, &workerv1.BatchResult{Response: resp})
 	}
 	return out, nil
+}
+
+// unpack cuts packed inputs into items.
+func unpack(p *workerv1.PackedInputs) ([]*workerv1.PredictRequest, error) {
+	n := int(p.GetCount())
+	ints, floats := p.GetValues().GetInts().GetValues(), p.GetValues().GetFloats().GetValues()
+	total := max(len(ints), len(floats))
+	if n <= 0 || total%n != 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "testworker: %d packed elements for %d items", total, n)
+	}
+	w := total / n
+	items := make([]*workerv1.PredictRequest, n)
+	for i := range items {
+		v := &swapwirev1.Value{Kind: &swapwirev1.Value_Floats{Floats: &swapwirev1.DoubleArray{}}}
+		if p.GetValues().GetInts() != nil {
+			v.Kind = &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: ints[i*w : (i+1)*w]}}
+		} else if floats != nil {
+			v.Kind = &swapwirev1.Value_Floats{Floats: &swapwirev1.DoubleArray{Values: floats[i*w : (i+1)*w]}}
+		}
+		items[i] = &workerv1.PredictRequest{Input: v}
+	}
+	return items, nil
+}
+
+// predictPacked answers items with packed results: each item's label must
+// be one int (ints inputs); scores are left out.
+func (w *worker) predictPacked(items []*workerv1.PredictRequest, version string) (*workerv1.PredictBatchResponse, error) {
+	labels := []int64{}
+	for _, item := range items {
+		resp, err := w.predict(item, version)
+		if err != nil {
+			return nil, err
+		}
+		labels = append(labels, resp.GetOutput().GetInts().GetValues()...)
+	}
+	if w.packed == "short" {
+		labels = labels[:len(labels)-1]
+	}
+	return &workerv1.PredictBatchResponse{Packed: &workerv1.PackedResults{
+		Labels: &swapwirev1.Value{Kind: &swapwirev1.Value_Ints{Ints: &swapwirev1.Int64Array{Values: labels}}},
+	}}, nil
 }
 
 func (w *worker) predict(req *workerv1.PredictRequest, version string) (*workerv1.PredictResponse, error) {

@@ -345,7 +345,7 @@ func (a *Attached) fail(err error) error {
 // or a FAILED_PRECONDITION answer (the worker restarted and lost the
 // version) is retried once after checking the worker, which loads the
 // version again if needed.
-func (a *Attached) call(ctx context.Context, fn func(context.Context, *frameConn, bool) error) error {
+func (a *Attached) call(ctx context.Context, fn func(context.Context, *frameConn, *workerv1.InfoResponse) error) error {
 	a.mu.Lock()
 	loaded, closed := a.loaded, a.closed
 	a.mu.Unlock()
@@ -372,9 +372,9 @@ func (a *Attached) call(ctx context.Context, fn func(context.Context, *frameConn
 			return err
 		}
 		a.mu.Lock()
-		batch := a.info.GetBatch()
+		info := a.info
 		a.mu.Unlock()
-		err = fn(ctx, fc, batch)
+		err = fn(ctx, fc, info)
 		var lost *lostError
 		var out *outstandingError
 		switch {
@@ -418,7 +418,7 @@ func (a *Attached) predictProto(ctx context.Context, req *workerv1.PredictReques
 	req.Version = a.dir
 	a.mu.Unlock()
 	var resp *workerv1.PredictResponse
-	err := a.call(ctx, func(ctx context.Context, c *frameConn, _ bool) error {
+	err := a.call(ctx, func(ctx context.Context, c *frameConn, _ *workerv1.InfoResponse) error {
 		var err error
 		resp, err = callPredict(ctx, c, req)
 		return err

@@ -12,9 +12,9 @@ import (
 	workerv1 "github.com/swapwire/swapwire/proto/swapwire/worker/v1"
 )
 
-// batchCaller runs fn on one worker; batch says whether the worker's Info
-// claimed PredictBatch.
-type batchCaller func(ctx context.Context, fn func(ctx context.Context, c *frameConn, batch bool) error) error
+// batchCaller runs fn on one worker; info is what the worker's Info said
+// (PredictBatch, packed batches).
+type batchCaller func(ctx context.Context, fn func(ctx context.Context, c *frameConn, info *workerv1.InfoResponse) error) error
 
 // predictBatch sends reqs to one worker's PredictBatch through call, or,
 // when workers do not batch, runs them through single with up to fanout
@@ -44,14 +44,21 @@ func predictBatch(ctx context.Context, reqs []predict.Request, version string, f
 
 	if !noBatch.Load() {
 		var resp *workerv1.PredictBatchResponse
-		skipped := false
-		err := call(ctx, func(ctx context.Context, c *frameConn, capable bool) error {
-			if !capable {
+		skipped, packed := false, false
+		err := call(ctx, func(ctx context.Context, c *frameConn, info *workerv1.InfoResponse) error {
+			if !info.GetBatch() {
 				skipped = true
 				return nil
 			}
+			req := &workerv1.PredictBatchRequest{Version: version}
+			if info.GetPackedBatch() {
+				req.Packed = valueconv.PackInputs(batch)
+			}
+			if packed = req.Packed != nil; !packed {
+				req.Items = batch
+			}
 			var err error
-			resp, err = callPredictBatch(ctx, c, &workerv1.PredictBatchRequest{Items: batch, Version: version})
+			resp, err = callPredictBatch(ctx, c, req)
 			return err
 		})
 		switch {
@@ -59,6 +66,18 @@ func predictBatch(ctx context.Context, reqs []predict.Request, version string, f
 			noBatch.Store(true)
 		case err != nil:
 			return nil, err
+		case resp.GetPacked() != nil:
+			if !packed {
+				return nil, predict.Errorf(codes.Internal, "sidecar: the worker answered a batch of items with packed results")
+			}
+			got, err := valueconv.ResultsFromPacked(resp.GetPacked(), len(batch))
+			if err != nil {
+				return nil, predict.Errorf(codes.Internal, "sidecar: the worker sent bad results: %w", err)
+			}
+			for j, r := range got {
+				results[index[j]] = r
+			}
+			return finishBatch(results, errs)
 		default:
 			got := resp.GetResults()
 			if len(got) != len(batch) {

@@ -634,9 +634,9 @@ func resultFromProto(resp *workerv1.PredictResponse) (predict.Result, error) {
 // come back as a [predict.ItemErrors].
 func (p *Pool) PredictBatch(ctx context.Context, reqs []predict.Request) ([]predict.Result, error) {
 	return predictBatch(ctx, reqs, "", p.cfg.Workers, &p.noBatch,
-		func(ctx context.Context, fn func(context.Context, *frameConn, bool) error) error {
+		func(ctx context.Context, fn func(context.Context, *frameConn, *workerv1.InfoResponse) error) error {
 			return p.call(ctx, func(ctx context.Context, c *frameConn, w *worker) error {
-				return fn(ctx, c, w.info.GetBatch())
+				return fn(ctx, c, w.info)
 			})
 		},
 		p.predictProto)

@@ -663,6 +663,42 @@ func TestPoolBatch(t *testing.T) {
 	}
 }
 
+// TestPoolPackedBatch sends alike items packed into one array to a worker
+// that says it takes them, and checks the packed answers and the refusal of
+// malformed ones.
+func TestPoolPackedBatch(t *testing.T) {
+	alike := []predict.Request{{Input: predict.Ints(1, 2)}, {Input: predict.Ints(3, 4)}, {Input: predict.Ints(5, 6)}}
+	unlike := []predict.Request{{Input: predict.Ints(1, 2)}, {Input: predict.Ints(3)}}
+
+	p := loadPool(t, testConfig(t, 1, "TESTWORKER_PACKED=yes"), modelDir(t, "1"))
+	res, err := p.PredictBatch(context.Background(), alike)
+	if err != nil || len(res) != 3 {
+		t.Fatalf("alike: %v, %d results", err, len(res))
+	}
+	for i, want := range []string{"3", "7", "11"} {
+		// The test worker's packed answers carry no option; its answers
+		// item by item carry its pid.
+		if res[i].Label.String() != want || res[i].Option != nil {
+			t.Errorf("alike item %d: %v option %v, want %s from a packed answer", i, res[i].Label, res[i].Option, want)
+		}
+	}
+	res, err = p.PredictBatch(context.Background(), unlike)
+	if err != nil || len(res) != 2 || res[0].Label.String() != "3" || res[1].Label.String() != "3" || res[0].Option["pid"] == nil {
+		t.Fatalf("unlike: %v %v; want item by item answers", res, err)
+	}
+
+	p = loadPool(t, testConfig(t, 1, "TESTWORKER_PACKED=always"), modelDir(t, "1"))
+	if _, err := p.PredictBatch(context.Background(), unlike); predict.CodeOf(err) != codes.Internal ||
+		!strings.Contains(err.Error(), "answered a batch of items with packed results") {
+		t.Errorf("packed answer to items: %v, want Internal", err)
+	}
+	p = loadPool(t, testConfig(t, 1, "TESTWORKER_PACKED=short"), modelDir(t, "1"))
+	if _, err := p.PredictBatch(context.Background(), alike); predict.CodeOf(err) != codes.Internal ||
+		!strings.Contains(err.Error(), "2 labels for 3 items") {
+		t.Errorf("a label short: %v, want Internal", err)
+	}
+}
+
 func TestPoolLogs(t *testing.T) {
 	rec := newRecorder()
 	cfg := testConfig(t, 2, "TESTWORKER_NOISE=1")

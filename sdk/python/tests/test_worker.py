@@ -127,6 +127,7 @@ class LifecycleTest(WorkerCase):
         self.assertTrue(info.multi_version)
         self.assertEqual(list(info.versions), [])
         self.assertFalse(info.batch)
+        self.assertFalse(info.packed_batch)
         self.assertEqual(list(info.input_kinds), ["text", "data", "ints", "floats", "strings"])
         self.assertRegex(info.runtime, r"^python 3\.\d+\.\d+")
         self.assertFalse(info.HasField("signature"))  # EchoModel declares none
@@ -296,6 +297,74 @@ class BatchTest(WorkerCase):
         self.assertEqual(details, "RuntimeError: whole batch failed")
         # A single Predict still works on a batching model.
         self.assertEqual(self.stub.Predict(request(text("one")), timeout=10).output.text, "one")
+
+
+def packed(count, value):
+    """A PredictBatchRequest whose inputs are packed into one Value."""
+    req = worker_pb2.PredictBatchRequest()
+    req.packed.count = count
+    req.packed.values.CopyFrom(value)
+    return req
+
+
+class PackedTest(WorkerCase):
+    """A batch of alike rows arrives packed into one array, and alike results
+    go back packed; anything else goes back one result per item."""
+
+    MODEL = "testmodels:PackedModel"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = os.path.join(cls.tmp, "v1")
+        os.makedirs(d)
+        cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
+
+    def test_info_says_packed(self):
+        info = self.stub.Info(worker_pb2.InfoRequest(), timeout=10)
+        self.assertTrue(info.batch)
+        self.assertTrue(info.packed_batch)
+
+    def test_ints_in_packed_out(self):
+        resp = self.stub.PredictBatch(packed(3, ints(1, 2, 3, 4, 5, 6, 7, 8, 9)), timeout=10)
+        self.assertEqual(len(resp.results), 0)
+        self.assertEqual(list(resp.packed.labels.ints.values), [6, 15, 24])
+        self.assertEqual(list(resp.packed.scores), [1.0, 2.0, 4.0, 5.0, 7.0, 8.0])
+        self.assertEqual(resp.packed.score_width, 2)
+
+    def test_floats_in_float_labels_out(self):
+        resp = self.stub.PredictBatch(packed(2, floats(-4.0, 1.5, -4.0, 2.5)), timeout=10)
+        self.assertEqual(list(resp.packed.labels.floats.values), [-2.0, -1.0])
+        self.assertEqual(list(resp.packed.scores), [-4.0, 1.5, -4.0, 2.5])
+
+    def test_unlike_results_go_back_one_per_item(self):
+        resp = self.stub.PredictBatch(packed(5, ints(1, 1, -1, 0, -2, 3, -3, 0, 2, 2)), timeout=10)
+        self.assertFalse(resp.HasField("packed"))
+        r = resp.results
+        self.assertEqual(len(r), 5)
+        self.assertEqual(list(r[0].response.output.ints.values), [2])
+        self.assertEqual(list(r[0].response.scores), [1.0, 1.0])
+        self.assertEqual((r[1].error.code, r[1].error.message),
+                         (grpc.StatusCode.INVALID_ARGUMENT.value[0], "bad row"))
+        self.assertEqual(list(r[2].response.output.ints.values), [1])
+        self.assertEqual(dict(r[2].response.option), {"note": "an option"})
+        self.assertEqual(r[3].error.code, grpc.StatusCode.INTERNAL.value[0])
+        self.assertIn("does not fit in int64", r[3].error.message)
+        self.assertFalse(r[3].HasField("response"))
+        self.assertEqual(list(r[4].response.output.ints.values), [4])
+
+    def test_mixed_label_kinds_go_back_one_per_item(self):
+        resp = self.stub.PredictBatch(packed(2, floats(1.0, 2.0, -4.0, 0.0)), timeout=10)
+        self.assertFalse(resp.HasField("packed"))
+        self.assertEqual(list(resp.results[0].response.output.ints.values), [3])
+        self.assertEqual(list(resp.results[1].response.output.floats.values), [-3.5])
+
+    def test_malformed_packed_inputs_are_invalid(self):
+        for req, want in [(packed(2, ints(1, 2, 3)), "3 elements do not split into 2 items"),
+                          (packed(0, ints()), "do not split into 0 items"),
+                          (packed(1, strings("a")), "packed inputs of kind strings")]:
+            details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.PredictBatch, req)
+            self.assertIn(want, details)
 
 
 def tensors(*named):

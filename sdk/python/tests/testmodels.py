@@ -57,6 +57,33 @@ class EchoModel:
         raise AssertionError("unknown mode %r" % mode)
 
 
+class PackedModel(EchoModel):
+    """A batching model of numeric rows, for packed batches: the label is the
+    row's sum, the scores its first two elements. A row starting with -1
+    fails its item, -2 answers with an option, -3 with a label past int64,
+    -4 with a float label."""
+
+    def predict_batch(self, inputs, options):
+        if any(opt != {} for opt in options):
+            raise AssertionError("a packed batch carries no option, got %r" % (options,))
+        out = []
+        for x in inputs:
+            if type(x) is not list:
+                raise AssertionError("a packed row arrives as a list, got %r" % type(x).__name__)
+            head = x[0] if x else None
+            if head == -1:
+                out.append(ValueError("bad row"))
+            elif head == -2:
+                out.append(PredictResult(int(sum(x)), x[:2], {"note": "an option"}))
+            elif head == -3:
+                out.append((1 << 64, x[:2]))
+            elif head == -4:
+                out.append((float(sum(x)) + 0.5, x[:2]))
+            else:
+                out.append(PredictResult(int(sum(x)), x[:2]))
+        return out
+
+
 class BatchModel(EchoModel):
     """Adds predict_batch: an input "fail" fails its item; "explode" fails the call;
     "malformed" and "big" return results the runtime cannot send."""

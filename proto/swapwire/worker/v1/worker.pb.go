@@ -385,7 +385,11 @@ type InfoResponse struct {
 	// The model's declared inputs and outputs, for protocols that publish
 	// them (Open Inference Protocol metadata and config); unset when the
 	// model declares none.
-	Signature     *Signature `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	Signature *Signature `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Whether it takes a PredictBatchRequest whose inputs are packed into one
+	// array (PredictBatchRequest.packed), and may answer one with packed
+	// results.
+	PackedBatch   bool `protobuf:"varint,9,opt,name=packed_batch,json=packedBatch,proto3" json:"packed_batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -474,6 +478,13 @@ func (x *InfoResponse) GetSignature() *Signature {
 		return x.Signature
 	}
 	return nil
+}
+
+func (x *InfoResponse) GetPackedBatch() bool {
+	if x != nil {
+		return x.PackedBatch
+	}
+	return false
 }
 
 // TensorSpec describes one named input or output of a model.
@@ -1017,7 +1028,12 @@ type PredictBatchRequest struct {
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	// The W3C trace context of the server's worker-call span, as in
 	// PredictRequest.traceparent; empty when the server is not tracing.
-	Traceparent   string `protobuf:"bytes,3,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Traceparent string `protobuf:"bytes,3,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// The inputs as one array, instead of items, when the items are alike:
+	// each has only an input (no option, no named inputs), all of kind ints
+	// or all of kind floats, all of the same length. Sent only to a worker
+	// whose Info says packed_batch; then items is empty.
+	Packed        *PackedInputs `protobuf:"bytes,4,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1073,18 +1089,85 @@ func (x *PredictBatchRequest) GetTraceparent() string {
 	return ""
 }
 
+func (x *PredictBatchRequest) GetPacked() *PackedInputs {
+	if x != nil {
+		return x.Packed
+	}
+	return nil
+}
+
+// PackedInputs is the inputs of a batch of alike items, item after item.
+type PackedInputs struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many items.
+	Count int32 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// Their elements: ints or floats, count times each item's length.
+	Values        *v1.Value `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackedInputs) Reset() {
+	*x = PackedInputs{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedInputs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedInputs) ProtoMessage() {}
+
+func (x *PackedInputs) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedInputs.ProtoReflect.Descriptor instead.
+func (*PackedInputs) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PackedInputs) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PackedInputs) GetValues() *v1.Value {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // PredictBatchResponse is one result per input, in order.
 type PredictBatchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The results.
-	Results       []*BatchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*BatchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// The results as arrays, instead of results, in answer to a packed
+	// request only, when every item succeeded with a result alike: a label of
+	// one int, float or string (the same kind for all), the same number of
+	// scores, and no option.
+	Packed        *PackedResults `protobuf:"bytes,2,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PredictBatchResponse) Reset() {
 	*x = PredictBatchResponse{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1179,7 @@ func (x *PredictBatchResponse) String() string {
 func (*PredictBatchResponse) ProtoMessage() {}
 
 func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1192,7 @@ func (x *PredictBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictBatchResponse.ProtoReflect.Descriptor instead.
 func (*PredictBatchResponse) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PredictBatchResponse) GetResults() []*BatchResult {
@@ -1117,6 +1200,77 @@ func (x *PredictBatchResponse) GetResults() []*BatchResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *PredictBatchResponse) GetPacked() *PackedResults {
+	if x != nil {
+		return x.Packed
+	}
+	return nil
+}
+
+// PackedResults is the results of a batch of alike answers, item after item.
+type PackedResults struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One label per item: ints, floats or strings.
+	Labels *v1.Value `protobuf:"bytes,1,opt,name=labels,proto3" json:"labels,omitempty"`
+	// The scores, item after item: as many as labels times score_width.
+	Scores []float64 `protobuf:"fixed64,2,rep,packed,name=scores,proto3" json:"scores,omitempty"`
+	// How many scores each item has.
+	ScoreWidth    int32 `protobuf:"varint,3,opt,name=score_width,json=scoreWidth,proto3" json:"score_width,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackedResults) Reset() {
+	*x = PackedResults{}
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedResults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedResults) ProtoMessage() {}
+
+func (x *PackedResults) ProtoReflect() protoreflect.Message {
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedResults.ProtoReflect.Descriptor instead.
+func (*PackedResults) Descriptor() ([]byte, []int) {
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PackedResults) GetLabels() *v1.Value {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *PackedResults) GetScores() []float64 {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *PackedResults) GetScoreWidth() int32 {
+	if x != nil {
+		return x.ScoreWidth
+	}
+	return 0
 }
 
 // BatchResult is the outcome of one batch item.
@@ -1132,7 +1286,7 @@ type BatchResult struct {
 
 func (x *BatchResult) Reset() {
 	*x = BatchResult{}
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1298,7 @@ func (x *BatchResult) String() string {
 func (*BatchResult) ProtoMessage() {}
 
 func (x *BatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_swapwire_worker_v1_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1311,7 @@ func (x *BatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
 func (*BatchResult) Descriptor() ([]byte, []int) {
-	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{15}
+	return file_swapwire_worker_v1_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BatchResult) GetResponse() *PredictResponse {
@@ -1196,7 +1350,7 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\apredict\x18\x06 \x01(\v2#.swapwire.worker.v1.PredictResponseH\x00R\apredict\x12O\n" +
 	"\rpredict_batch\x18\a \x01(\v2(.swapwire.worker.v1.PredictBatchResponseH\x00R\fpredictBatchB\x06\n" +
 	"\x04kind\"\r\n" +
-	"\vInfoRequest\"\x9a\x02\n" +
+	"\vInfoRequest\"\xbd\x02\n" +
 	"\fInfoResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\x05R\x0fprotocolVersion\x12\x1f\n" +
@@ -1206,7 +1360,8 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\aruntime\x18\x05 \x01(\tR\aruntime\x12#\n" +
 	"\rmulti_version\x18\x06 \x01(\bR\fmultiVersion\x12\x1a\n" +
 	"\bversions\x18\a \x03(\tR\bversions\x12;\n" +
-	"\tsignature\x18\b \x01(\v2\x1d.swapwire.worker.v1.SignatureR\tsignature\"R\n" +
+	"\tsignature\x18\b \x01(\v2\x1d.swapwire.worker.v1.SignatureR\tsignature\x12!\n" +
+	"\fpacked_batch\x18\t \x01(\bR\vpackedBatch\"R\n" +
 	"\n" +
 	"TensorSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
@@ -1236,13 +1391,23 @@ const file_swapwire_worker_v1_worker_proto_rawDesc = "" +
 	"\x0fPredictResponse\x12*\n" +
 	"\x06output\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x06output\x12\x16\n" +
 	"\x06scores\x18\x02 \x03(\x01R\x06scores\x12/\n" +
-	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"\x8b\x01\n" +
+	"\x06option\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06option\"\xc5\x01\n" +
 	"\x13PredictBatchRequest\x128\n" +
 	"\x05items\x18\x01 \x03(\v2\".swapwire.worker.v1.PredictRequestR\x05items\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
-	"\vtraceparent\x18\x03 \x01(\tR\vtraceparent\"Q\n" +
+	"\vtraceparent\x18\x03 \x01(\tR\vtraceparent\x128\n" +
+	"\x06packed\x18\x04 \x01(\v2 .swapwire.worker.v1.PackedInputsR\x06packed\"P\n" +
+	"\fPackedInputs\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\x12*\n" +
+	"\x06values\x18\x02 \x01(\v2\x12.swapwire.v1.ValueR\x06values\"\x8c\x01\n" +
 	"\x14PredictBatchResponse\x129\n" +
-	"\aresults\x18\x01 \x03(\v2\x1f.swapwire.worker.v1.BatchResultR\aresults\"x\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.swapwire.worker.v1.BatchResultR\aresults\x129\n" +
+	"\x06packed\x18\x02 \x01(\v2!.swapwire.worker.v1.PackedResultsR\x06packed\"t\n" +
+	"\rPackedResults\x12*\n" +
+	"\x06labels\x18\x01 \x01(\v2\x12.swapwire.v1.ValueR\x06labels\x12\x16\n" +
+	"\x06scores\x18\x02 \x03(\x01R\x06scores\x12\x1f\n" +
+	"\vscore_width\x18\x03 \x01(\x05R\n" +
+	"scoreWidth\"x\n" +
 	"\vBatchResult\x12?\n" +
 	"\bresponse\x18\x01 \x01(\v2#.swapwire.worker.v1.PredictResponseR\bresponse\x12(\n" +
 	"\x05error\x18\x02 \x01(\v2\x12.swapwire.v1.ErrorR\x05errorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3"
@@ -1259,7 +1424,7 @@ func file_swapwire_worker_v1_worker_proto_rawDescGZIP() []byte {
 	return file_swapwire_worker_v1_worker_proto_rawDescData
 }
 
-var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_swapwire_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_swapwire_worker_v1_worker_proto_goTypes = []any{
 	(*Call)(nil),                 // 0: swapwire.worker.v1.Call
 	(*Reply)(nil),                // 1: swapwire.worker.v1.Reply
@@ -1275,11 +1440,13 @@ var file_swapwire_worker_v1_worker_proto_goTypes = []any{
 	(*Tensor)(nil),               // 11: swapwire.worker.v1.Tensor
 	(*PredictResponse)(nil),      // 12: swapwire.worker.v1.PredictResponse
 	(*PredictBatchRequest)(nil),  // 13: swapwire.worker.v1.PredictBatchRequest
-	(*PredictBatchResponse)(nil), // 14: swapwire.worker.v1.PredictBatchResponse
-	(*BatchResult)(nil),          // 15: swapwire.worker.v1.BatchResult
-	(*v1.Error)(nil),             // 16: swapwire.v1.Error
-	(*v1.Value)(nil),             // 17: swapwire.v1.Value
-	(*structpb.Struct)(nil),      // 18: google.protobuf.Struct
+	(*PackedInputs)(nil),         // 14: swapwire.worker.v1.PackedInputs
+	(*PredictBatchResponse)(nil), // 15: swapwire.worker.v1.PredictBatchResponse
+	(*PackedResults)(nil),        // 16: swapwire.worker.v1.PackedResults
+	(*BatchResult)(nil),          // 17: swapwire.worker.v1.BatchResult
+	(*v1.Error)(nil),             // 18: swapwire.v1.Error
+	(*v1.Value)(nil),             // 19: swapwire.v1.Value
+	(*structpb.Struct)(nil),      // 20: google.protobuf.Struct
 }
 var file_swapwire_worker_v1_worker_proto_depIdxs = []int32{
 	2,  // 0: swapwire.worker.v1.Call.info:type_name -> swapwire.worker.v1.InfoRequest
@@ -1287,30 +1454,34 @@ var file_swapwire_worker_v1_worker_proto_depIdxs = []int32{
 	8,  // 2: swapwire.worker.v1.Call.unload:type_name -> swapwire.worker.v1.UnloadRequest
 	10, // 3: swapwire.worker.v1.Call.predict:type_name -> swapwire.worker.v1.PredictRequest
 	13, // 4: swapwire.worker.v1.Call.predict_batch:type_name -> swapwire.worker.v1.PredictBatchRequest
-	16, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
+	18, // 5: swapwire.worker.v1.Reply.error:type_name -> swapwire.v1.Error
 	3,  // 6: swapwire.worker.v1.Reply.info:type_name -> swapwire.worker.v1.InfoResponse
 	7,  // 7: swapwire.worker.v1.Reply.load:type_name -> swapwire.worker.v1.LoadResponse
 	9,  // 8: swapwire.worker.v1.Reply.unload:type_name -> swapwire.worker.v1.UnloadResponse
 	12, // 9: swapwire.worker.v1.Reply.predict:type_name -> swapwire.worker.v1.PredictResponse
-	14, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
+	15, // 10: swapwire.worker.v1.Reply.predict_batch:type_name -> swapwire.worker.v1.PredictBatchResponse
 	5,  // 11: swapwire.worker.v1.InfoResponse.signature:type_name -> swapwire.worker.v1.Signature
 	4,  // 12: swapwire.worker.v1.Signature.inputs:type_name -> swapwire.worker.v1.TensorSpec
 	4,  // 13: swapwire.worker.v1.Signature.outputs:type_name -> swapwire.worker.v1.TensorSpec
-	17, // 14: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
-	18, // 15: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
+	19, // 14: swapwire.worker.v1.PredictRequest.input:type_name -> swapwire.v1.Value
+	20, // 15: swapwire.worker.v1.PredictRequest.option:type_name -> google.protobuf.Struct
 	11, // 16: swapwire.worker.v1.PredictRequest.inputs:type_name -> swapwire.worker.v1.Tensor
-	17, // 17: swapwire.worker.v1.Tensor.value:type_name -> swapwire.v1.Value
-	17, // 18: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
-	18, // 19: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
+	19, // 17: swapwire.worker.v1.Tensor.value:type_name -> swapwire.v1.Value
+	19, // 18: swapwire.worker.v1.PredictResponse.output:type_name -> swapwire.v1.Value
+	20, // 19: swapwire.worker.v1.PredictResponse.option:type_name -> google.protobuf.Struct
 	10, // 20: swapwire.worker.v1.PredictBatchRequest.items:type_name -> swapwire.worker.v1.PredictRequest
-	15, // 21: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
-	12, // 22: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
-	16, // 23: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	14, // 21: swapwire.worker.v1.PredictBatchRequest.packed:type_name -> swapwire.worker.v1.PackedInputs
+	19, // 22: swapwire.worker.v1.PackedInputs.values:type_name -> swapwire.v1.Value
+	17, // 23: swapwire.worker.v1.PredictBatchResponse.results:type_name -> swapwire.worker.v1.BatchResult
+	16, // 24: swapwire.worker.v1.PredictBatchResponse.packed:type_name -> swapwire.worker.v1.PackedResults
+	19, // 25: swapwire.worker.v1.PackedResults.labels:type_name -> swapwire.v1.Value
+	12, // 26: swapwire.worker.v1.BatchResult.response:type_name -> swapwire.worker.v1.PredictResponse
+	18, // 27: swapwire.worker.v1.BatchResult.error:type_name -> swapwire.v1.Error
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_swapwire_worker_v1_worker_proto_init() }
@@ -1338,7 +1509,7 @@ func file_swapwire_worker_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swapwire_worker_v1_worker_proto_rawDesc), len(file_swapwire_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

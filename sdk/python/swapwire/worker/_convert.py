@@ -107,6 +107,71 @@ def input_from_value(value: value_pb2.Value) -> InputValue:
     raise ValueError("input is empty: set one of text, data, ints, floats, strings")
 
 
+def inputs_from_packed(packed) -> List[InputValue]:
+    """Returns the inputs of a PackedInputs: count lists of ints or floats,
+    cut from its one array. It raises ValueError when the array is not ints
+    or floats or does not split into count items."""
+    kind = packed.values.WhichOneof("kind")
+    if kind == "ints":
+        flat = list(packed.values.ints.values)
+    elif kind == "floats":
+        flat = list(packed.values.floats.values)
+    else:
+        raise ValueError("packed inputs of kind %s; want ints or floats" % kind)
+    n = packed.count
+    if n <= 0 or len(flat) % n:
+        raise ValueError("packed inputs: %d elements do not split into %d items" % (len(flat), n))
+    w = len(flat) // n
+    return [flat[i:i + w] for i in range(0, len(flat), w)] if w else [[] for _ in range(n)]
+
+
+def fill_packed(packed, results) -> bool:
+    """Fills a PackedResults from a model's results when they are alike
+    (PredictResult or tuple shapes with a label of one int, float or str,
+    all of one kind, the same number of scores, and no option) and returns
+    True; else returns False and leaves packed in any state."""
+    labels, scores, width = [], [], None
+    for result in results:
+        if isinstance(result, BaseException):
+            return False
+        try:
+            label, score, option = split_result(result)
+        except TypeError:
+            return False
+        if option is not None:
+            return False
+        score = _plain(score)
+        if score is None:
+            score = ()
+        elif type(score) is float or type(score) is int:
+            score = (score,)
+        elif type(score) is not list and type(score) is not tuple:
+            return False
+        if width is None:
+            width = len(score)
+        elif len(score) != width:
+            return False
+        labels.append(_plain(label))
+        scores.extend(score)
+    if not labels:
+        return False
+    kind = type(labels[0])
+    if kind not in (int, float, str) or any(type(x) is not kind for x in labels):
+        return False
+    try:
+        if kind is int:
+            packed.labels.ints.values.extend(labels)
+        elif kind is float:
+            packed.labels.floats.values.extend(labels)
+        else:
+            packed.labels.strings.values.extend(labels)
+        packed.scores.extend(scores)  # a non-number raises TypeError
+    except (TypeError, ValueError):  # an int past int64, a score that is not a number
+        return False
+    packed.score_width = width
+    return True
+
+
 def option_from_struct(struct, present=True):
     """Returns a google.protobuf.Struct as a dict; an absent Struct is {}.
 

@@ -128,6 +128,7 @@ class _Models:
             multi_version=self._factory is not None,
             versions=sorted(self.held),
             signature=self.signature,
+            packed_batch=self.batch,
         )
 
     def load(self, request):
@@ -209,6 +210,9 @@ def _predict_batch(models, request, out):
     if not models.batch:
         raise Error(grpc.StatusCode.UNIMPLEMENTED, "the model has no predict_batch")
     model = models.get(request.version)
+    if request.HasField("packed"):
+        _predict_packed(model, request, out)
+        return
     items = request.items
     failed = {}  # item position -> (code, message) for items that did not convert
     inputs, options = [], []
@@ -220,19 +224,7 @@ def _predict_batch(models, request, out):
             failed[i] = (grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             continue
         options.append(to_option(item.option, item.HasField("option")))
-    outputs = ()
-    if inputs:
-        try:
-            with _trace.traced(request.traceparent):
-                outputs = list(model.predict_batch(inputs, options))
-        except Exception as exc:
-            code, message = status_of(exc)
-            if code is grpc.StatusCode.INTERNAL:
-                log.error("predict_batch failed:\n%s", traceback.format_exc())
-            raise Error(code, message)
-        if len(outputs) != len(inputs):
-            raise Error(grpc.StatusCode.INTERNAL, "predict_batch returned %d results for %d inputs"
-                        % (len(outputs), len(inputs)))
+    outputs = _run_batch(model, inputs, options, request.traceparent) if inputs else ()
     # Results are built in place in the reply, in item order: no message is
     # made and then copied per item.
     add, fill = out.results.add, _fill_batch_result
@@ -243,6 +235,39 @@ def _predict_batch(models, request, out):
             _set_error(r.error, *failed[i])
         else:
             fill(r, next(it))
+
+
+def _run_batch(model, inputs, options, traceparent):
+    """Returns the model's results for a batch, one per input; raises Error
+    when the call fails as a whole."""
+    try:
+        with _trace.traced(traceparent):
+            outputs = list(model.predict_batch(inputs, options))
+    except Exception as exc:
+        code, message = status_of(exc)
+        if code is grpc.StatusCode.INTERNAL:
+            log.error("predict_batch failed:\n%s", traceback.format_exc())
+        raise Error(code, message)
+    if len(outputs) != len(inputs):
+        raise Error(grpc.StatusCode.INTERNAL, "predict_batch returned %d results for %d inputs"
+                    % (len(outputs), len(inputs)))
+    return outputs
+
+
+def _predict_packed(model, request, out):
+    """Runs a batch whose inputs came packed into one array, and answers
+    with packed results when every result is alike, else one per item."""
+    try:
+        inputs = _convert.inputs_from_packed(request.packed)
+    except ValueError as exc:
+        raise Error(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    outputs = _run_batch(model, inputs, [{} for _ in inputs], request.traceparent)
+    if _convert.fill_packed(out.packed, outputs):
+        return
+    out.ClearField("packed")
+    add, fill = out.results.add, _fill_batch_result
+    for result in outputs:
+        fill(add(), result)
 
 
 def _set_error(err, code, message):

@@ -16,7 +16,7 @@ from swapwire.v1 import prediction_pb2 as swapwire_dot_v1_dot_prediction__pb2
 from swapwire.v1 import value_pb2 as swapwire_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\xc5\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\x12\x30\n\tsignature\x18\x08 \x01(\x0b\x32\x1d.swapwire.worker.v1.Signature\";\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61tatype\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\"\x84\x01\n\tSignature\x12.\n\x06inputs\x18\x01 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12/\n\x07outputs\x18\x02 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12\x16\n\x0emax_batch_size\x18\x03 \x01(\x05\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"\xae\x01\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x13\n\x0btraceparent\x18\x04 \x01(\t\x12*\n\x06inputs\x18\x05 \x03(\x0b\x32\x1a.swapwire.worker.v1.Tensor\"H\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12!\n\x05value\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"n\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0btraceparent\x18\x03 \x01(\t\"H\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswapwire/worker/v1/worker.proto\x12\x12swapwire.worker.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswapwire/v1/prediction.proto\x1a\x17swapwire/v1/value.proto\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\x04\x12/\n\x04info\x18\x02 \x01(\x0b\x32\x1f.swapwire.worker.v1.InfoRequestH\x00\x12/\n\x04load\x18\x03 \x01(\x0b\x32\x1f.swapwire.worker.v1.LoadRequestH\x00\x12\x33\n\x06unload\x18\x04 \x01(\x0b\x32!.swapwire.worker.v1.UnloadRequestH\x00\x12\x35\n\x07predict\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.PredictRequestH\x00\x12@\n\rpredict_batch\x18\x06 \x01(\x0b\x32\'.swapwire.worker.v1.PredictBatchRequestH\x00\x42\x06\n\x04kind\"\xd3\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Error\x12\x30\n\x04info\x18\x03 \x01(\x0b\x32 .swapwire.worker.v1.InfoResponseH\x00\x12\x30\n\x04load\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.LoadResponseH\x00\x12\x34\n\x06unload\x18\x05 \x01(\x0b\x32\".swapwire.worker.v1.UnloadResponseH\x00\x12\x36\n\x07predict\x18\x06 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponseH\x00\x12\x41\n\rpredict_batch\x18\x07 \x01(\x0b\x32(.swapwire.worker.v1.PredictBatchResponseH\x00\x42\x06\n\x04kind\"\r\n\x0bInfoRequest\"\xdb\x01\n\x0cInfoResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10protocol_version\x18\x02 \x01(\x05\x12\x13\n\x0binput_kinds\x18\x03 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x04 \x01(\x08\x12\x0f\n\x07runtime\x18\x05 \x01(\t\x12\x15\n\rmulti_version\x18\x06 \x01(\x08\x12\x10\n\x08versions\x18\x07 \x03(\t\x12\x30\n\tsignature\x18\x08 \x01(\x0b\x32\x1d.swapwire.worker.v1.Signature\x12\x14\n\x0cpacked_batch\x18\t \x01(\x08\";\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61tatype\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\"\x84\x01\n\tSignature\x12.\n\x06inputs\x18\x01 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12/\n\x07outputs\x18\x02 \x03(\x0b\x32\x1e.swapwire.worker.v1.TensorSpec\x12\x16\n\x0emax_batch_size\x18\x03 \x01(\x05\"+\n\x0bLoadRequest\x12\x0b\n\x03\x64ir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x0e\n\x0cLoadResponse\" \n\rUnloadRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x10\n\x0eUnloadResponse\"\xae\x01\n\x0ePredictRequest\x12!\n\x05input\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\'\n\x06option\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x13\n\x0btraceparent\x18\x04 \x01(\t\x12*\n\x06inputs\x18\x05 \x03(\x0b\x32\x1a.swapwire.worker.v1.Tensor\"H\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12!\n\x05value\x18\x03 \x01(\x0b\x32\x12.swapwire.v1.Value\"n\n\x0fPredictResponse\x12\"\n\x06output\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\'\n\x06option\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa0\x01\n\x13PredictBatchRequest\x12\x31\n\x05items\x18\x01 \x03(\x0b\x32\".swapwire.worker.v1.PredictRequest\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0btraceparent\x18\x03 \x01(\t\x12\x30\n\x06packed\x18\x04 \x01(\x0b\x32 .swapwire.worker.v1.PackedInputs\"A\n\x0cPackedInputs\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\"\n\x06values\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.Value\"{\n\x14PredictBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.swapwire.worker.v1.BatchResult\x12\x31\n\x06packed\x18\x02 \x01(\x0b\x32!.swapwire.worker.v1.PackedResults\"X\n\rPackedResults\x12\"\n\x06labels\x18\x01 \x01(\x0b\x32\x12.swapwire.v1.Value\x12\x0e\n\x06scores\x18\x02 \x03(\x01\x12\x13\n\x0bscore_width\x18\x03 \x01(\x05\"g\n\x0b\x42\x61tchResult\x12\x35\n\x08response\x18\x01 \x01(\x0b\x32#.swapwire.worker.v1.PredictResponse\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.swapwire.v1.ErrorB@Z>github.com/swapwire/swapwire/proto/swapwire/worker/v1;workerv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swapwire.worker.v1.worker_pb2', globals())
@@ -31,29 +31,33 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _INFOREQUEST._serialized_start=783
   _INFOREQUEST._serialized_end=796
   _INFORESPONSE._serialized_start=799
-  _INFORESPONSE._serialized_end=996
-  _TENSORSPEC._serialized_start=998
-  _TENSORSPEC._serialized_end=1057
-  _SIGNATURE._serialized_start=1060
-  _SIGNATURE._serialized_end=1192
-  _LOADREQUEST._serialized_start=1194
-  _LOADREQUEST._serialized_end=1237
-  _LOADRESPONSE._serialized_start=1239
-  _LOADRESPONSE._serialized_end=1253
-  _UNLOADREQUEST._serialized_start=1255
-  _UNLOADREQUEST._serialized_end=1287
-  _UNLOADRESPONSE._serialized_start=1289
-  _UNLOADRESPONSE._serialized_end=1305
-  _PREDICTREQUEST._serialized_start=1308
-  _PREDICTREQUEST._serialized_end=1482
-  _TENSOR._serialized_start=1484
-  _TENSOR._serialized_end=1556
-  _PREDICTRESPONSE._serialized_start=1558
-  _PREDICTRESPONSE._serialized_end=1668
-  _PREDICTBATCHREQUEST._serialized_start=1670
-  _PREDICTBATCHREQUEST._serialized_end=1780
-  _PREDICTBATCHRESPONSE._serialized_start=1782
-  _PREDICTBATCHRESPONSE._serialized_end=1854
-  _BATCHRESULT._serialized_start=1856
-  _BATCHRESULT._serialized_end=1959
+  _INFORESPONSE._serialized_end=1018
+  _TENSORSPEC._serialized_start=1020
+  _TENSORSPEC._serialized_end=1079
+  _SIGNATURE._serialized_start=1082
+  _SIGNATURE._serialized_end=1214
+  _LOADREQUEST._serialized_start=1216
+  _LOADREQUEST._serialized_end=1259
+  _LOADRESPONSE._serialized_start=1261
+  _LOADRESPONSE._serialized_end=1275
+  _UNLOADREQUEST._serialized_start=1277
+  _UNLOADREQUEST._serialized_end=1309
+  _UNLOADRESPONSE._serialized_start=1311
+  _UNLOADRESPONSE._serialized_end=1327
+  _PREDICTREQUEST._serialized_start=1330
+  _PREDICTREQUEST._serialized_end=1504
+  _TENSOR._serialized_start=1506
+  _TENSOR._serialized_end=1578
+  _PREDICTRESPONSE._serialized_start=1580
+  _PREDICTRESPONSE._serialized_end=1690
+  _PREDICTBATCHREQUEST._serialized_start=1693
+  _PREDICTBATCHREQUEST._serialized_end=1853
+  _PACKEDINPUTS._serialized_start=1855
+  _PACKEDINPUTS._serialized_end=1920
+  _PREDICTBATCHRESPONSE._serialized_start=1922
+  _PREDICTBATCHRESPONSE._serialized_end=2045
+  _PACKEDRESULTS._serialized_start=2047
+  _PACKEDRESULTS._serialized_end=2135
+  _BATCHRESULT._serialized_start=2137
+  _BATCHRESULT._serialized_end=2240
 # @@protoc_insertion_point(module_scope)

@@ -37,10 +37,11 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InfoResponse(_message.Message):
-    __slots__ = ["batch", "input_kinds", "multi_version", "pid", "protocol_version", "runtime", "signature", "versions"]
+    __slots__ = ["batch", "input_kinds", "multi_version", "packed_batch", "pid", "protocol_version", "runtime", "signature", "versions"]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     INPUT_KINDS_FIELD_NUMBER: _ClassVar[int]
     MULTI_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PACKED_BATCH_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
@@ -49,12 +50,13 @@ class InfoResponse(_message.Message):
     batch: bool
     input_kinds: _containers.RepeatedScalarFieldContainer[str]
     multi_version: bool
+    packed_batch: bool
     pid: int
     protocol_version: int
     runtime: str
     signature: Signature
     versions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, pid: _Optional[int] = ..., protocol_version: _Optional[int] = ..., input_kinds: _Optional[_Iterable[str]] = ..., batch: bool = ..., runtime: _Optional[str] = ..., multi_version: bool = ..., versions: _Optional[_Iterable[str]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
+    def __init__(self, pid: _Optional[int] = ..., protocol_version: _Optional[int] = ..., input_kinds: _Optional[_Iterable[str]] = ..., batch: bool = ..., runtime: _Optional[str] = ..., multi_version: bool = ..., versions: _Optional[_Iterable[str]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., packed_batch: bool = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ["dir", "version"]
@@ -68,21 +70,43 @@ class LoadResponse(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
 
+class PackedInputs(_message.Message):
+    __slots__ = ["count", "values"]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    values: _value_pb2.Value
+    def __init__(self, count: _Optional[int] = ..., values: _Optional[_Union[_value_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class PackedResults(_message.Message):
+    __slots__ = ["labels", "score_width", "scores"]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    SCORE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    labels: _value_pb2.Value
+    score_width: int
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, labels: _Optional[_Union[_value_pb2.Value, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., score_width: _Optional[int] = ...) -> None: ...
+
 class PredictBatchRequest(_message.Message):
-    __slots__ = ["items", "traceparent", "version"]
+    __slots__ = ["items", "packed", "traceparent", "version"]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[PredictRequest]
+    packed: PackedInputs
     traceparent: str
     version: str
-    def __init__(self, items: _Optional[_Iterable[_Union[PredictRequest, _Mapping]]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, items: _Optional[_Iterable[_Union[PredictRequest, _Mapping]]] = ..., version: _Optional[str] = ..., traceparent: _Optional[str] = ..., packed: _Optional[_Union[PackedInputs, _Mapping]] = ...) -> None: ...
 
 class PredictBatchResponse(_message.Message):
-    __slots__ = ["results"]
+    __slots__ = ["packed", "results"]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    packed: PackedResults
     results: _containers.RepeatedCompositeFieldContainer[BatchResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
+    def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ..., packed: _Optional[_Union[PackedResults, _Mapping]] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ["input", "inputs", "option", "traceparent", "version"]
