@@ -45,10 +45,10 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	fs.IntVar(&o.pyThreads, "workers-py-threads", 10, "workers: thread pool of the one-process Python gRPC server (bench/pyserver)")
 	fs.StringVar(&o.streams, "workers-streams", "1,16,64", "workers: concurrent streams for batching off vs on")
 	fs.IntVar(&o.conns, "workers-conns", 2, "workers: gRPC connections")
-	fs.Int64Var(&o.requests, "workers-requests", 5000, "workers: requests per point (a quarter of it at 1 stream)")
+	fs.Int64Var(&o.requests, "workers-requests", 0, "workers: requests per point (a quarter of it at 1 stream); 0 for no count, so that -workers-max-time ends each point")
 	fs.IntVar(&o.batchMax, "workers-batch-max", 32, "workers: BatchConfig.MaxBatchSize when on")
 	fs.DurationVar(&o.batchDelay, "workers-batch-delay", time.Millisecond, "workers: BatchConfig.MaxDelay when on")
-	fs.DurationVar(&o.maxTime, "workers-max-time", 20*time.Second, "workers: time cap per point")
+	fs.DurationVar(&o.maxTime, "workers-max-time", 3*time.Second, "workers: time cap per point (each point lasts this long unless -workers-requests ends it sooner)")
 	fs.StringVar(&o.only, "workers-only", "", "workers: run only these servers, for profiling: a comma-separated subset of one-process, 1, N, N-batching (default all)")
 	return o
 }
@@ -217,7 +217,7 @@ func runWorkers(c common, o *workersOpts, rep *Report) error {
 		}
 		for _, streams := range levels {
 			n := reqs
-			if streams == 1 {
+			if streams == 1 && reqs > 0 {
 				n = max(reqs/4, 1)
 			}
 			var n0 uint64
