@@ -28,8 +28,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // BatchConfig configures dynamic batching for models whose Predictor
 // implements predict.BatchPredictor: MaxBatchSize (0 or 1 turns batching
-// off), MaxDelay (the longest a request waits for a batch to fill while
-// every slot is busy), Slots (batches at once; 0 means the predictor's
+// off), MaxDelay (how long a
+// queued request may keep a free slot waiting for its batch to fill; never
+// on an idle server; negative sends a partial batch as soon as a slot is
+// free), Slots (batches at once; 0 means the predictor's
 // concurrency, such as the workers of a pool, else GOMAXPROCS) and MaxQueue
 // (requests waiting before RESOURCE_EXHAUSTED; 0 means 1024).
 type BatchConfig = engine.BatchConfig

@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noNotify := fs.Bool("no-fsnotify", false, "poll only (for stores on network file systems that send no events)")
 	keepPrev := fs.Bool("keep-previous", false, "keep the previous version loaded for an instant rollback")
 	batchSize := fs.Int("batch-size", 0, "largest dynamic batch; 0 or 1 for no batching")
-	batchDelay := fs.Duration("batch-delay", 2*time.Millisecond, "longest a request waits for a batch while every worker is busy")
+	batchDelay := fs.Duration("batch-delay", 2*time.Millisecond, "how long a queued request may keep a free worker waiting for its batch to fill (never on an idle server); negative sends a partial batch as soon as a worker is free, which suits CPU-bound workers (docs/benchmarks.md)")
 	batchQueue := fs.Int("batch-queue", 1024, "requests that may wait for a batch before RESOURCE_EXHAUSTED")
 	name := fs.String("name", "swapwire", "service name reported by ServiceInfo")
 	level := fs.String("service-level", "development", "service level reported by ServiceInfo")

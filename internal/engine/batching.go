@@ -34,8 +34,9 @@ type batchingFile struct {
 type BatchConfig struct {
 	// MaxBatchSize is the largest batch; 0 or 1 turns batching off.
 	MaxBatchSize int
-	// MaxDelay is the longest a request waits for a batch to fill while
-	// every slot is busy.
+	// MaxDelay is how long a queued request may keep a free slot waiting
+	// for its batch to fill (never on an idle engine); negative sends a
+	// partial batch as soon as a slot is free. See batch.Config.
 	MaxDelay time.Duration
 	// Slots is how many batches may run at once; 0 means the predictor's
 	// concurrency (the workers of a pool), else GOMAXPROCS. A CPU-bound Go

@@ -223,7 +223,7 @@ func (w *WorkersResult) markdown() string {
 		}
 	}
 	if len(ratios) > 0 {
-		fmt.Fprintf(&b, "Batching on / off with %d workers (MaxBatchSize %d, MaxDelay %v): %s streams.\n", w.Workers, w.BatchMax, w.BatchDelay, strings.Join(ratios, ", "))
+		fmt.Fprintf(&b, "Batching on / off with %d workers (MaxBatchSize %d, %s): %s streams.\n", w.Workers, w.BatchMax, delayText(w.BatchDelay), strings.Join(ratios, ", "))
 	}
 	return b.String()
 }
@@ -394,4 +394,12 @@ func (r *Report) panels() []chart.Panel {
 		})
 	}
 	return ps
+}
+
+// delayText describes a batcher's MaxDelay as the workers table uses it.
+func delayText(d time.Duration) string {
+	if d < 0 {
+		return "no MaxDelay: a partial batch goes as soon as a worker is free"
+	}
+	return "MaxDelay " + d.String()
 }

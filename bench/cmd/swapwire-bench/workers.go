@@ -47,7 +47,7 @@ func workersFlags(fs *flag.FlagSet) *workersOpts {
 	fs.IntVar(&o.conns, "workers-conns", 2, "workers: gRPC connections")
 	fs.Int64Var(&o.requests, "workers-requests", 0, "workers: requests per point (a quarter of it at 1 stream); 0 for no count, so that -workers-max-time ends each point")
 	fs.IntVar(&o.batchMax, "workers-batch-max", 32, "workers: BatchConfig.MaxBatchSize when on")
-	fs.DurationVar(&o.batchDelay, "workers-batch-delay", time.Millisecond, "workers: BatchConfig.MaxDelay when on")
+	fs.DurationVar(&o.batchDelay, "workers-batch-delay", -1, "workers: BatchConfig.MaxDelay when on; negative: a partial batch goes as soon as a worker is free")
 	fs.DurationVar(&o.maxTime, "workers-max-time", 3*time.Second, "workers: time cap per point (each point lasts this long unless -workers-requests ends it sooner)")
 	fs.StringVar(&o.only, "workers-only", "", "workers: run only these servers, for profiling: a comma-separated subset of one-process, 1, N, N-batching (default all)")
 	return o
