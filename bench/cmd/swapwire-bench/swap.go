@@ -111,44 +111,38 @@ func runSwap(c common, o *swapOpts, rep *Report) error {
 	}
 	done := 0
 	for w, perWindow := range plan {
-		r, err := loadgen.Run(loadgen.Config{Streams: o.streams, Requests: steady, MaxTime: o.window}, srv.conns, call)
+		var start time.Time // of the swaps, after the steady window
+		sr, r, err := steadyThenUnder(o, steady, srv, call, func() error {
+			start = time.Now()
+			for range perWindow {
+				done++
+				target := int64(1 + done%2) // the server starts on 2 (the latest): 1, 2, 1, ...
+				t0 := time.Now()
+				if err := switchAndWait(admin, target); err != nil {
+					res.SwapFailures++
+					logf("swap: swap %d to version %d: %v", done, target, err)
+				} else {
+					res.Swaps++
+					took = append(took, time.Since(t0))
+				}
+				time.Sleep(time.Until(t0.Add(o.every)))
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		steadyRs = append(steadyRs, r)
-		stop := make(chan struct{})
-		during := make(chan loadgen.Result, 1)
-		go func() {
-			r, _ := loadgen.Run(loadgen.Config{Streams: o.streams, Stop: stop, MaxTime: o.maxTime}, srv.conns, call)
-			during <- r
-		}()
-		start := time.Now()
-		var memErr error
-		for range perWindow {
-			done++
-			target := int64(1 + done%2) // the server starts on 2 (the latest): 1, 2, 1, ...
-			t0 := time.Now()
-			if err := switchAndWait(admin, target); err != nil {
-				res.SwapFailures++
-				logf("swap: swap %d to version %d: %v", done, target, err)
-			} else {
-				res.Swaps++
-				took = append(took, time.Since(t0))
-			}
-			time.Sleep(time.Until(t0.Add(o.every)))
-		}
-		close(stop)
-		r = <-during
 		res.SwapPhase += time.Since(start)
+		steadyRs, duringRs = append(steadyRs, sr), append(duringRs, r)
+		var memErr error
 		switch w {
 		case 0:
 			res.RSSEarly, res.HeapEarly, memErr = srv.mem()
 		case len(plan) - 1:
 			res.RSSLate, res.HeapLate, memErr = srv.mem()
 		}
-		duringRs = append(duringRs, r)
 		if c.verbose {
-			logf("swap: window of %d swaps: steady %v; swapping %v", perWindow, steadyRs[len(steadyRs)-1], r)
+			logf("swap: window of %d swaps: steady %v; swapping %v", perWindow, sr, r)
 		}
 		if memErr != nil {
 			return fmt.Errorf("swap: read memory: %w", memErr)
@@ -189,29 +183,40 @@ func runSwapReference(c common, o *swapOpts, srv *child, call loadgen.Call, res 
 	var steadyRs, duringRs []loadgen.Result
 	const windows = 3
 	for w := range windows {
-		r, err := loadgen.Run(loadgen.Config{Streams: o.streams, Requests: o.steady, MaxTime: o.window}, srv.conns, call)
-		if err != nil {
+		var done int
+		sr, dr, err := steadyThenUnder(o, o.steady, srv, call, func() (err error) {
+			done, err = srv.loads(n/windows+btoi(w < n%windows), o.every)
 			return err
-		}
-		steadyRs = append(steadyRs, r)
-		stop := make(chan struct{})
-		during := make(chan loadgen.Result, 1)
-		go func() {
-			r, _ := loadgen.Run(loadgen.Config{Streams: o.streams, Stop: stop, MaxTime: o.maxTime}, srv.conns, call)
-			during <- r
-		}()
-		done, err := srv.loads(n/windows+btoi(w < n%windows), o.every)
-		close(stop)
-		duringRs = append(duringRs, <-during)
+		})
 		if err != nil {
 			return fmt.Errorf("swap reference: %w", err)
 		}
+		steadyRs, duringRs = append(steadyRs, sr), append(duringRs, dr)
 		res.RefLoads += done
 	}
 	sr, dr := loadgen.Merge(steadyRs...), loadgen.Merge(duringRs...)
 	res.RefSteady, res.RefDuring = medianStat(o.streams, []loadgen.Result{sr}), medianStat(o.streams, []loadgen.Result{dr})
 	logf("swap: reference: steady %v; during %d model loads alone: %v", sr, res.RefLoads, dr)
 	return nil
+}
+
+// steadyThenUnder runs a steady window of load (at most steady requests),
+// then load while work runs, and returns both results; its error is the
+// steady window's or work's.
+func steadyThenUnder(o *swapOpts, steady int64, srv *child, call loadgen.Call, work func() error) (sr, dr loadgen.Result, err error) {
+	sr, err = loadgen.Run(loadgen.Config{Streams: o.streams, Requests: steady, MaxTime: o.window}, srv.conns, call)
+	if err != nil {
+		return sr, dr, err
+	}
+	stop := make(chan struct{})
+	during := make(chan loadgen.Result, 1)
+	go func() {
+		r, _ := loadgen.Run(loadgen.Config{Streams: o.streams, Stop: stop, MaxTime: o.maxTime}, srv.conns, call)
+		during <- r
+	}()
+	err = work()
+	close(stop)
+	return sr, <-during, err
 }
 
 // switchAndWait pins version and waits until the model serves it, in one

@@ -83,6 +83,7 @@ class WorkerCase(unittest.TestCase):
     """Starts one worker for the class, serving MODEL on a unix socket."""
 
     MODEL = "testmodels:EchoModel"
+    LOAD_V1 = False  # True: load the directory v1 once, before the tests
 
     @classmethod
     def setUpClass(cls):
@@ -92,6 +93,10 @@ class WorkerCase(unittest.TestCase):
                                    "unix://" + cls.sock)
         cls.ready = cls.worker.ready_line()
         cls.stub = cls.worker.connect("unix:" + cls.sock)
+        if cls.LOAD_V1:
+            d = os.path.join(cls.tmp, "v1")
+            os.makedirs(d)
+            cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
 
     @classmethod
     def tearDownClass(cls):
@@ -163,12 +168,7 @@ class LifecycleTest(WorkerCase):
 
 
 class PredictTest(WorkerCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        d = os.path.join(cls.tmp, "v1")
-        os.makedirs(d)
-        cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
+    LOAD_V1 = True
 
     def predict(self, input, **option):
         return self.stub.Predict(request(input, **option), timeout=10)
@@ -312,13 +312,7 @@ class PackedTest(WorkerCase):
     go back packed; anything else goes back one result per item."""
 
     MODEL = "testmodels:PackedModel"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        d = os.path.join(cls.tmp, "v1")
-        os.makedirs(d)
-        cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
+    LOAD_V1 = True
 
     def test_info_says_packed(self):
         info = self.stub.Info(worker_pb2.InfoRequest(), timeout=10)
@@ -379,13 +373,7 @@ class TensorsTest(WorkerCase):
     """Named tensors (PredictRequest.inputs) reach the model as a dict of Tensor."""
 
     MODEL = "testmodels:SimpleModel"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        d = os.path.join(cls.tmp, "v1")
-        os.makedirs(d)
-        cls.stub.Load(worker_pb2.LoadRequest(dir=d), timeout=10)
+    LOAD_V1 = True
 
     def test_info_declares_two_inputs(self):
         sig = self.stub.Info(worker_pb2.InfoRequest(), timeout=10).signature
